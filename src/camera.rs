@@ -1,0 +1,276 @@
+//! Pinhole cameras from intrinsics, and nerfstudio / instant-ngp `transforms.json` files.
+
+use std::path::Path;
+
+use bevy::camera::CameraProjection;
+use bevy::camera::SubCameraView;
+use bevy::math::{Mat4, Vec3A, Vec4};
+use bevy::prelude::*;
+use serde::Deserialize;
+
+use crate::splat::projection::SplatView;
+
+/// Near plane of [`IntrinsicProjection`] by default (world units).
+pub const DEFAULT_NEAR: f32 = 0.01;
+
+/// Pinhole intrinsics in pixels (OpenCV convention: origin at the top-left
+/// corner, +y down).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct CameraIntrinsics {
+    /// Image width in pixels.
+    pub width: u32,
+    /// Image height in pixels.
+    pub height: u32,
+    /// Focal length along x, pixels.
+    pub fx: f32,
+    /// Focal length along y, pixels.
+    pub fy: f32,
+    /// Principal point x, pixels.
+    pub cx: f32,
+    /// Principal point y, pixels.
+    pub cy: f32,
+}
+
+impl CameraIntrinsics {
+    /// A centred camera with a horizontal field of view (radians).
+    pub fn from_horizontal_fov(width: u32, height: u32, fov_x: f32) -> Self {
+        let f = 0.5 * width as f32 / (0.5 * fov_x).tan();
+        Self {
+            width,
+            height,
+            fx: f,
+            fy: f,
+            cx: width as f32 * 0.5,
+            cy: height as f32 * 0.5,
+        }
+    }
+
+    /// The reverse-Z infinite perspective matrix (Bevy's convention) with these intrinsics.
+    pub fn clip_from_view(&self, near: f32) -> Mat4 {
+        let (w, h) = (self.width as f32, self.height as f32);
+        Mat4::from_cols(
+            Vec4::new(2.0 * self.fx / w, 0.0, 0.0, 0.0),
+            Vec4::new(0.0, 2.0 * self.fy / h, 0.0, 0.0),
+            Vec4::new(1.0 - 2.0 * self.cx / w, 2.0 * self.cy / h - 1.0, 0.0, -1.0),
+            Vec4::new(0.0, 0.0, near, 0.0),
+        )
+    }
+
+    /// The splat view of a camera with these intrinsics at `world_from_camera`
+    /// (OpenGL/Blender/Bevy convention: looks down −Z, +Y up).
+    pub fn splat_view(&self, world_from_camera: Mat4, near: f32) -> SplatView {
+        SplatView {
+            view_from_world: world_from_camera.inverse(),
+            clip_from_view: self.clip_from_view(near),
+            size: Vec2::new(self.width as f32, self.height as f32),
+        }
+    }
+}
+
+/// A Bevy camera projection with explicit pinhole intrinsics (off-centre
+/// principal points included). Use with [`Projection::custom`].
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct IntrinsicProjection {
+    /// The intrinsics, for the image size they were calibrated at.
+    pub intrinsics: CameraIntrinsics,
+    /// Near plane.
+    pub near: f32,
+    /// Far plane used for culling and shadows (the depth range is infinite).
+    pub far: f32,
+}
+
+impl IntrinsicProjection {
+    /// A projection with [`DEFAULT_NEAR`] and a far plane of 1000.
+    pub fn new(intrinsics: CameraIntrinsics) -> Self {
+        Self {
+            intrinsics,
+            near: DEFAULT_NEAR,
+            far: 1000.0,
+        }
+    }
+}
+
+impl CameraProjection for IntrinsicProjection {
+    fn get_clip_from_view(&self) -> Mat4 {
+        self.intrinsics.clip_from_view(self.near)
+    }
+
+    fn get_clip_from_view_for_sub(&self, _sub_view: &SubCameraView) -> Mat4 {
+        self.get_clip_from_view()
+    }
+
+    fn update(&mut self, _width: f32, _height: f32) {}
+
+    fn far(&self) -> f32 {
+        self.far
+    }
+
+    fn get_frustum_corners(&self, z_near: f32, z_far: f32) -> [Vec3A; 8] {
+        let k = &self.intrinsics;
+        let corners = |z: f32| {
+            let d = z.abs();
+            let left = -k.cx / k.fx * d;
+            let right = (k.width as f32 - k.cx) / k.fx * d;
+            let top = k.cy / k.fy * d;
+            let bottom = -(k.height as f32 - k.cy) / k.fy * d;
+            [
+                Vec3A::new(right, bottom, z),
+                Vec3A::new(right, top, z),
+                Vec3A::new(left, top, z),
+                Vec3A::new(left, bottom, z),
+            ]
+        };
+        let (n, f) = (corners(z_near), corners(z_far));
+        [n[0], n[1], n[2], n[3], f[0], f[1], f[2], f[3]]
+    }
+}
+
+/// Errors reading a `transforms.json`.
+#[derive(Debug, thiserror::Error)]
+pub enum TransformsError {
+    /// The file could not be read.
+    #[error("cannot read {path}: {source}")]
+    Io {
+        /// The file.
+        path: String,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// The JSON is malformed or lacks required fields.
+    #[error("{path} is not a valid transforms.json: {source}")]
+    Json {
+        /// The file.
+        path: String,
+        /// The cause.
+        source: serde_json::Error,
+    },
+    /// A frame has no usable intrinsics.
+    #[error("{path}: frame {index} has no intrinsics (needs fl_x/fl_y or camera_angle_x, and w/h)")]
+    MissingIntrinsics {
+        /// The file.
+        path: String,
+        /// The frame.
+        index: usize,
+    },
+    /// A value is not finite or a size is zero.
+    #[error("{path}: frame {index} has an invalid {what}")]
+    Invalid {
+        /// The file.
+        path: String,
+        /// The frame.
+        index: usize,
+        /// Which value.
+        what: &'static str,
+    },
+}
+
+#[derive(Deserialize, Default, Clone)]
+struct RawIntrinsics {
+    fl_x: Option<f32>,
+    fl_y: Option<f32>,
+    cx: Option<f32>,
+    cy: Option<f32>,
+    w: Option<f32>,
+    h: Option<f32>,
+    camera_angle_x: Option<f32>,
+    camera_angle_y: Option<f32>,
+}
+
+#[derive(Deserialize)]
+struct RawFrame {
+    transform_matrix: [[f32; 4]; 4],
+    #[serde(flatten)]
+    intrinsics: RawIntrinsics,
+}
+
+#[derive(Deserialize)]
+struct RawTransforms {
+    #[serde(flatten)]
+    intrinsics: RawIntrinsics,
+    frames: Vec<RawFrame>,
+}
+
+/// One posed camera of a `transforms.json`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct CameraFrame {
+    /// Camera → world, OpenGL/Blender convention (Bevy's camera convention).
+    pub world_from_camera: Mat4,
+    /// Intrinsics (per-frame values override the file's global ones).
+    pub intrinsics: CameraIntrinsics,
+}
+
+/// Reads the frames of a nerfstudio / instant-ngp style `transforms.json`.
+///
+/// Intrinsics come from `fl_x`, `fl_y`, `cx`, `cy`, `w`, `h`, or from
+/// `camera_angle_x` (and optionally `camera_angle_y`) with `w`/`h`; per-frame
+/// values override global ones. `w`/`h` default to 800×800 only when the file
+/// gives neither (the NeRF-synthetic convention).
+pub fn read_transforms(path: &Path) -> Result<Vec<CameraFrame>, TransformsError> {
+    let name = path.display().to_string();
+    let text = std::fs::read_to_string(path).map_err(|source| TransformsError::Io {
+        path: name.clone(),
+        source,
+    })?;
+    parse_transforms(&text, &name)
+}
+
+/// Parses `transforms.json` text; `name` labels errors.
+pub fn parse_transforms(text: &str, name: &str) -> Result<Vec<CameraFrame>, TransformsError> {
+    let raw: RawTransforms = serde_json::from_str(text).map_err(|source| TransformsError::Json {
+        path: name.to_string(),
+        source,
+    })?;
+    let g = &raw.intrinsics;
+    raw.frames
+        .iter()
+        .enumerate()
+        .map(|(index, frame)| {
+            let f = &frame.intrinsics;
+            let pick = |a: Option<f32>, b: Option<f32>| a.or(b);
+            let invalid = |what| TransformsError::Invalid {
+                path: name.to_string(),
+                index,
+                what,
+            };
+            let w = pick(f.w, g.w).unwrap_or(800.0);
+            let h = pick(f.h, g.h).unwrap_or(800.0);
+            if !(w >= 1.0 && h >= 1.0 && w <= 16384.0 && h <= 16384.0) {
+                return Err(invalid("image size"));
+            }
+            let angle_x = pick(f.camera_angle_x, g.camera_angle_x);
+            let angle_y = pick(f.camera_angle_y, g.camera_angle_y);
+            let fx = pick(f.fl_x, g.fl_x).or(angle_x.map(|a| 0.5 * w / (0.5 * a).tan()));
+            let fy = pick(f.fl_y, g.fl_y)
+                .or(angle_y.map(|a| 0.5 * h / (0.5 * a).tan()))
+                .or(fx);
+            let (Some(fx), Some(fy)) = (fx, fy) else {
+                return Err(TransformsError::MissingIntrinsics {
+                    path: name.to_string(),
+                    index,
+                });
+            };
+            let cx = pick(f.cx, g.cx).unwrap_or(0.5 * w);
+            let cy = pick(f.cy, g.cy).unwrap_or(0.5 * h);
+            if ![fx, fy, cx, cy].iter().all(|v| v.is_finite()) || fx <= 0.0 || fy <= 0.0 {
+                return Err(invalid("focal length or principal point"));
+            }
+            let m = frame.transform_matrix;
+            // Row-major in the file.
+            let world_from_camera = Mat4::from_cols_array_2d(&m).transpose();
+            if !world_from_camera.is_finite() || world_from_camera.determinant().abs() < 1e-12 {
+                return Err(invalid("transform_matrix"));
+            }
+            Ok(CameraFrame {
+                world_from_camera,
+                intrinsics: CameraIntrinsics {
+                    width: w as u32,
+                    height: h as u32,
+                    fx,
+                    fy,
+                    cx,
+                    cy,
+                },
+            })
+        })
+        .collect()
+}

@@ -1,0 +1,292 @@
+//! Headless rendering: render scenes from given cameras to images, without a
+//! window, through the same Bevy renderer a game uses.
+//!
+//! ```no_run
+//! # use bevy_radiance::headless::*;
+//! # use bevy_radiance::camera::CameraIntrinsics;
+//! # use bevy::prelude::*;
+//! let mut renderer = HeadlessRenderer::new(HeadlessSettings::default())?;
+//! let splats = bevy_radiance::io::load_splat_file("scene.ply".as_ref(), &Default::default())?;
+//! renderer.spawn_splats(splats, Transform::IDENTITY);
+//! let camera = HeadlessCamera::new(CameraIntrinsics::from_horizontal_fov(640, 480, 1.0), Mat4::IDENTITY);
+//! let image = renderer.render(&camera)?;
+//! image.save_png("frame.png".as_ref())?;
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+use bevy::app::PluginsState;
+use bevy::asset::RenderAssetUsages;
+use bevy::camera::RenderTarget;
+use bevy::core_pipeline::tonemapping::{DebandDither, Tonemapping};
+use bevy::prelude::*;
+use bevy::render::RenderPlugin;
+use bevy::render::gpu_readback::{Readback, ReadbackComplete};
+use bevy::render::pipelined_rendering::PipelinedRenderingPlugin;
+use bevy::render::render_resource::{Extent3d, PollType, TextureDimension, TextureFormat, TextureUsages};
+use bevy::render::renderer::RenderDevice;
+use bevy::render::view::Msaa;
+use bevy::window::ExitCondition;
+
+use crate::camera::{CameraIntrinsics, IntrinsicProjection};
+use crate::splat::asset::GaussianSplats;
+use crate::splat::component::GaussianSplat3d;
+
+/// How to install a software adapter when none is found.
+pub const ADAPTER_HELP: &str = "no GPU adapter (Vulkan, Metal, DX12 or GL) was found. On Debian/Ubuntu install \
+Mesa's software Vulkan driver: `sudo apt-get install mesa-vulkan-drivers` (lavapipe), or run on a machine with a GPU driver";
+
+/// Errors of the headless renderer.
+#[derive(Debug, thiserror::Error)]
+pub enum HeadlessError {
+    /// No adapter.
+    #[error("{ADAPTER_HELP}")]
+    NoAdapter,
+    /// The frame never came back from the GPU.
+    #[error("the rendered frame was not read back after {0} updates")]
+    NoReadback(u32),
+    /// Writing an image failed.
+    #[error("cannot write {path}: {message}")]
+    Write {
+        /// The file.
+        path: String,
+        /// The cause.
+        message: String,
+    },
+    /// The camera's image size is zero or too large.
+    #[error("invalid image size {0}×{1}")]
+    ImageSize(u32, u32),
+}
+
+/// Options of a [`HeadlessRenderer`].
+#[derive(Clone, Debug)]
+pub struct HeadlessSettings {
+    /// Install Bevy's log plugin (only one per process may; tests leave it off).
+    pub log: bool,
+}
+
+impl Default for HeadlessSettings {
+    fn default() -> Self {
+        Self { log: false }
+    }
+}
+
+/// A camera to render from.
+#[derive(Clone, Debug)]
+pub struct HeadlessCamera {
+    /// Intrinsics (image size included).
+    pub intrinsics: CameraIntrinsics,
+    /// Camera → world (looks down −Z, +Y up).
+    pub world_from_camera: Mat4,
+    /// Background colour (display values); the image's alpha is coverage.
+    pub background: Vec3,
+    /// MSAA sample count (1 = off).
+    pub msaa: u32,
+    /// Render through an HDR (`Rgba16Float`) main texture.
+    pub hdr: bool,
+}
+
+impl HeadlessCamera {
+    /// A camera with a black background, no MSAA, LDR.
+    pub fn new(intrinsics: CameraIntrinsics, world_from_camera: Mat4) -> Self {
+        Self {
+            intrinsics,
+            world_from_camera,
+            background: Vec3::ZERO,
+            msaa: 1,
+            hdr: false,
+        }
+    }
+}
+
+/// An 8-bit RGBA image, rows from the top.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RgbaImage {
+    /// Width in pixels.
+    pub width: u32,
+    /// Height in pixels.
+    pub height: u32,
+    /// `width * height * 4` bytes.
+    pub data: Vec<u8>,
+}
+
+impl RgbaImage {
+    /// Writes the image as a PNG file.
+    pub fn save_png(&self, path: &Path) -> Result<(), HeadlessError> {
+        let err = |message: String| HeadlessError::Write {
+            path: path.display().to_string(),
+            message,
+        };
+        let file = std::fs::File::create(path).map_err(|e| err(e.to_string()))?;
+        let mut encoder = png::Encoder::new(std::io::BufWriter::new(file), self.width, self.height);
+        encoder.set_color(png::ColorType::Rgba);
+        encoder.set_depth(png::BitDepth::Eight);
+        let mut writer = encoder.write_header().map_err(|e| err(e.to_string()))?;
+        writer.write_image_data(&self.data).map_err(|e| err(e.to_string()))
+    }
+}
+
+/// Fails with [`HeadlessError::NoAdapter`] when wgpu finds no adapter.
+pub fn check_adapter() -> Result<wgpu::AdapterInfo, HeadlessError> {
+    let instance = wgpu::Instance::new(wgpu::InstanceDescriptor::new_without_display_handle_from_env());
+    let adapter = bevy::tasks::block_on(instance.request_adapter(&wgpu::RequestAdapterOptions::default()))
+        .map_err(|_| HeadlessError::NoAdapter)?;
+    Ok(adapter.get_info())
+}
+
+/// A Bevy app without a window that renders cameras to images.
+pub struct HeadlessRenderer {
+    app: App,
+}
+
+impl HeadlessRenderer {
+    /// Builds the app (Bevy's default plugins without windowing, plus
+    /// [`RadiancePlugin`](crate::RadiancePlugin)). Fails when no adapter exists.
+    pub fn new(settings: HeadlessSettings) -> Result<Self, HeadlessError> {
+        check_adapter()?;
+        let mut app = App::new();
+        let plugins = DefaultPlugins
+            .set(WindowPlugin {
+                primary_window: None,
+                exit_condition: ExitCondition::DontExit,
+                close_when_requested: false,
+                ..default()
+            })
+            .set(RenderPlugin {
+                synchronous_pipeline_compilation: true,
+                ..default()
+            })
+            .disable::<PipelinedRenderingPlugin>();
+        #[cfg(feature = "winit")]
+        let plugins = plugins.disable::<bevy::winit::WinitPlugin>();
+        let plugins = if settings.log {
+            plugins
+        } else {
+            plugins.disable::<bevy::log::LogPlugin>()
+        };
+        app.add_plugins((plugins, crate::RadiancePlugin));
+        while app.plugins_state() == PluginsState::Adding {
+            bevy::tasks::tick_global_task_pools_on_main_thread();
+        }
+        app.finish();
+        app.cleanup();
+        Ok(Self { app })
+    }
+
+    /// The main world, to spawn meshes, lights or more splat entities.
+    pub fn world_mut(&mut self) -> &mut World {
+        self.app.world_mut()
+    }
+
+    /// The adapter's name and backend.
+    pub fn adapter_name(&self) -> String {
+        let info = self.app.world().resource::<bevy::render::renderer::RenderAdapterInfo>();
+        format!("{} ({:?})", info.name, info.backend)
+    }
+
+    /// Adds a splat asset and spawns an entity showing it.
+    pub fn spawn_splats(&mut self, splats: GaussianSplats, transform: Transform) -> Entity {
+        let handle = self.world_mut().resource_mut::<Assets<GaussianSplats>>().add(splats);
+        self.world_mut().spawn((GaussianSplat3d(handle), transform)).id()
+    }
+
+    /// Runs one frame and waits for the GPU.
+    pub fn update(&mut self) {
+        self.app.update();
+        let device = self.app.world().resource::<RenderDevice>();
+        let _ = device.poll(PollType::Wait {
+            submission_index: None,
+            timeout: None,
+        });
+    }
+
+    /// Renders one image from `camera`: RGB composited over the background, A =
+    /// coverage; no tonemapping, no colour-space change.
+    pub fn render(&mut self, camera: &HeadlessCamera) -> Result<RgbaImage, HeadlessError> {
+        let (width, height) = (camera.intrinsics.width, camera.intrinsics.height);
+        if width == 0 || height == 0 || width > 16384 || height > 16384 {
+            return Err(HeadlessError::ImageSize(width, height));
+        }
+        let mut image = Image::new_uninit(
+            Extent3d {
+                width,
+                height,
+                depth_or_array_layers: 1,
+            },
+            TextureDimension::D2,
+            TextureFormat::Rgba8UnormSrgb,
+            RenderAssetUsages::RENDER_WORLD,
+        );
+        image.texture_descriptor.usage |=
+            TextureUsages::RENDER_ATTACHMENT | TextureUsages::COPY_SRC | TextureUsages::TEXTURE_BINDING;
+        let world = self.app.world_mut();
+        let handle = world.resource_mut::<Assets<Image>>().add(image);
+        let bg = camera.background;
+        let mut camera_entity = world.spawn((
+            Camera3d::default(),
+            Camera {
+                clear_color: ClearColorConfig::Custom(Color::srgba(bg.x, bg.y, bg.z, 0.0)),
+                ..default()
+            },
+            RenderTarget::from(handle.clone()),
+            Projection::custom(IntrinsicProjection::new(camera.intrinsics)),
+            Transform::from_matrix(camera.world_from_camera),
+            Tonemapping::None,
+            DebandDither::Disabled,
+            Msaa::from_samples(camera.msaa),
+        ));
+        if camera.hdr {
+            camera_entity.insert(bevy::camera::Hdr);
+        }
+        let camera_entity = camera_entity.id();
+        // The render target is prepared during the first frame; the camera draws
+        // from the second on, so read back only after one update.
+        self.update();
+        let world = self.app.world_mut();
+        let result: Arc<Mutex<Option<Vec<u8>>>> = Arc::default();
+        let sink = result.clone();
+        let readback = world
+            .spawn(Readback::texture(handle.clone()))
+            .observe(move |event: On<ReadbackComplete>| {
+                let mut slot = sink.lock().unwrap_or_else(|e| e.into_inner());
+                if slot.is_none() {
+                    *slot = Some(event.data.clone());
+                }
+            })
+            .id();
+        const MAX_UPDATES: u32 = 8;
+        let mut data = None;
+        for _ in 0..MAX_UPDATES {
+            self.update();
+            data = result.lock().unwrap_or_else(|e| e.into_inner()).take();
+            if data.is_some() {
+                break;
+            }
+        }
+        let world = self.app.world_mut();
+        world.despawn(readback);
+        world.despawn(camera_entity);
+        world.resource_mut::<Assets<Image>>().remove(&handle);
+        let data = data.ok_or(HeadlessError::NoReadback(MAX_UPDATES))?;
+        Ok(RgbaImage {
+            width,
+            height,
+            data: unpad_rows(&data, width, height),
+        })
+    }
+}
+
+/// Removes the 256-byte row padding of a texture readback.
+fn unpad_rows(data: &[u8], width: u32, height: u32) -> Vec<u8> {
+    let row = width as usize * 4;
+    let padded = RenderDevice::align_copy_bytes_per_row(row);
+    if padded == row || height <= 1 {
+        return data[..(row * height as usize).min(data.len())].to_vec();
+    }
+    (0..height as usize)
+        .flat_map(|y| &data[y * padded..y * padded + row])
+        .copied()
+        .collect()
+}

@@ -1,0 +1,54 @@
+//! ECS components of splat entities.
+
+use bevy::camera::visibility::Visibility;
+use bevy::prelude::*;
+
+use super::asset::GaussianSplats;
+use super::projection::SplatParams;
+
+/// A Gaussian-splat capture placed in the world, like [`Mesh3d`] for meshes.
+///
+/// The entity's [`Transform`] moves, rotates and scales the capture;
+/// [`Visibility`] hides it. Add [`SplatSettings`] to change how it renders.
+#[derive(Component, Clone, Debug, Default, Deref, DerefMut, PartialEq, Eq)]
+#[require(Transform, Visibility, SplatSettings)]
+pub struct GaussianSplat3d(pub Handle<GaussianSplats>);
+
+impl From<Handle<GaussianSplats>> for GaussianSplat3d {
+    fn from(handle: Handle<GaussianSplats>) -> Self {
+        Self(handle)
+    }
+}
+
+/// Per-entity render settings of a [`GaussianSplat3d`].
+#[derive(Component, Clone, Copy, Debug, PartialEq)]
+pub struct SplatSettings {
+    /// Highest spherical-harmonics degree evaluated (0 = view-independent colour).
+    /// Lower degrees are cheaper; the asset's own degree is the upper bound.
+    pub max_sh_degree: u8,
+    /// Multiplies every splat's opacity (the result is clamped to 1).
+    pub opacity_scale: f32,
+    /// Multiplies every splat's size.
+    pub scale_factor: f32,
+}
+
+impl Default for SplatSettings {
+    fn default() -> Self {
+        Self {
+            max_sh_degree: 3,
+            opacity_scale: 1.0,
+            scale_factor: 1.0,
+        }
+    }
+}
+
+impl SplatSettings {
+    /// The settings as the splat maths sees them.
+    pub fn params(&self) -> SplatParams {
+        SplatParams {
+            sh_degree: self.max_sh_degree.min(3),
+            opacity_scale: self.opacity_scale,
+            scale_factor: self.scale_factor,
+        }
+    }
+}

@@ -1,0 +1,144 @@
+//! The CPU reference renderer: the splat maths written plainly, per pixel, front
+//! to back, used by the tests to check the GPU renderer.
+//!
+//! It follows the 3DGS rasteriser: splats are sorted by view depth, each pixel
+//! composites the splats whose screen square covers it front to back, and stops
+//! before transmittance would drop below [`MIN_TRANSMITTANCE`]. Colours are
+//! blended as they are (display-referred), as the reference renderers do.
+
+use bevy::math::{Mat4, Vec2, Vec3, Vec4};
+
+use super::asset::GaussianSplats;
+use super::projection::{
+    ProjectedSplat, SplatParams, SplatView, depth_sort_key, project_splat, splat_alpha,
+    MIN_TRANSMITTANCE,
+};
+
+/// One splat entity of a reference scene.
+#[derive(Clone, Copy, Debug)]
+pub struct ReferenceItem<'a> {
+    /// The splats.
+    pub splats: &'a GaussianSplats,
+    /// The entity's world transform.
+    pub world_from_local: Mat4,
+    /// The entity's render settings.
+    pub params: SplatParams,
+}
+
+/// A rendered image: `width × height` RGBA pixels in `[0, 1]`, row-major from the top.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ReferenceImage {
+    /// Width in pixels.
+    pub width: u32,
+    /// Height in pixels.
+    pub height: u32,
+    /// RGB composited over the background, A = coverage (1 − transmittance).
+    pub pixels: Vec<Vec4>,
+}
+
+impl ReferenceImage {
+    /// The image as 8-bit RGBA (rounded, clamped), as the GPU path writes it.
+    pub fn to_rgba8(&self) -> Vec<u8> {
+        self.pixels
+            .iter()
+            .flat_map(|p| p.to_array().map(|v| (v.clamp(0.0, 1.0) * 255.0).round() as u8))
+            .collect()
+    }
+}
+
+/// Projects every splat of every item and returns them in draw order
+/// (the GPU's order: ascending [`depth_sort_key`], ties by item then splat index).
+pub fn project_and_sort(view: &SplatView, items: &[ReferenceItem<'_>]) -> Vec<ProjectedSplat> {
+    let mut projected = Vec::new();
+    for item in items {
+        let local_from_world = item.world_from_local.inverse();
+        let camera_local = local_from_world.transform_point3(view.world_position());
+        let s = item.splats;
+        for i in 0..s.len() {
+            if let Some(p) = project_splat(
+                view,
+                &item.world_from_local,
+                camera_local,
+                s.positions[i],
+                s.rotations[i],
+                s.scales[i],
+                s.opacities[i],
+                s.sh_of(i),
+                &item.params,
+            ) {
+                projected.push(p);
+            }
+        }
+    }
+    // Stable: equal keys keep item/splat order, like the GPU radix sort.
+    projected.sort_by_key(|p| depth_sort_key(p.depth));
+    projected
+}
+
+const TILE: u32 = 16;
+
+/// Renders `items` from `view` over an RGB `background` (display values).
+pub fn render_reference(
+    view: &SplatView,
+    items: &[ReferenceItem<'_>],
+    background: Vec3,
+) -> ReferenceImage {
+    let (width, height) = (view.size.x as u32, view.size.y as u32);
+    let sorted = project_and_sort(view, items);
+    // Bin splats into 16×16 tiles, front to back (reverse of draw order).
+    let tiles_x = width.div_ceil(TILE);
+    let tiles_y = height.div_ceil(TILE);
+    let mut bins: Vec<Vec<u32>> = vec![Vec::new(); (tiles_x * tiles_y) as usize];
+    for (index, s) in sorted.iter().enumerate().rev() {
+        let lo = ((s.mean - Vec2::splat(s.radius)) / TILE as f32).floor().max(Vec2::ZERO);
+        let hi = ((s.mean + Vec2::splat(s.radius)) / TILE as f32)
+            .floor()
+            .min(Vec2::new(tiles_x as f32 - 1.0, tiles_y as f32 - 1.0));
+        for ty in lo.y as u32..=hi.y as u32 {
+            for tx in lo.x as u32..=hi.x as u32 {
+                bins[(ty * tiles_x + tx) as usize].push(index as u32);
+            }
+        }
+    }
+    let mut pixels = vec![Vec4::ZERO; (width * height) as usize];
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(8);
+    let rows_per = (height as usize).div_ceil(threads).max(1);
+    std::thread::scope(|scope| {
+        for (chunk_index, chunk) in pixels.chunks_mut(rows_per * width as usize).enumerate() {
+            let (sorted, bins) = (&sorted, &bins);
+            scope.spawn(move || {
+                for (offset, out) in chunk.iter_mut().enumerate() {
+                    let pixel = chunk_index * rows_per * width as usize + offset;
+                    let (x, y) = ((pixel % width as usize) as u32, (pixel / width as usize) as u32);
+                    let bin = &bins[((y / TILE) * tiles_x + x / TILE) as usize];
+                    let center = Vec2::new(x as f32 + 0.5, y as f32 + 0.5);
+                    *out = shade_pixel(sorted, bin, center, background);
+                }
+            });
+        }
+    });
+    ReferenceImage {
+        width,
+        height,
+        pixels,
+    }
+}
+
+/// Front-to-back compositing of one pixel.
+fn shade_pixel(sorted: &[ProjectedSplat], bin: &[u32], center: Vec2, background: Vec3) -> Vec4 {
+    let mut transmittance = 1.0f32;
+    let mut color = Vec3::ZERO;
+    for &i in bin {
+        let s = &sorted[i as usize];
+        let Some(alpha) = splat_alpha(s, center) else {
+            continue;
+        };
+        let next = transmittance * (1.0 - alpha);
+        if next < MIN_TRANSMITTANCE {
+            break;
+        }
+        color += s.color * alpha * transmittance;
+        transmittance = next;
+    }
+    (color + transmittance * background).extend(1.0 - transmittance)
+}

@@ -1,0 +1,75 @@
+//! Extraction of splat entities and camera layers into the render world.
+
+use bevy::camera::visibility::RenderLayers;
+use bevy::prelude::*;
+use bevy::render::sync_world::RenderEntity;
+use bevy::render::Extract;
+
+use crate::splat::asset::GaussianSplats;
+use crate::splat::component::{GaussianSplat3d, SplatSettings};
+use crate::splat::projection::SplatParams;
+
+/// A visible splat entity, as the render world sees it this frame.
+#[derive(Clone, Debug)]
+pub struct ExtractedSplat {
+    /// The main-world entity (orders entities deterministically).
+    pub main_entity: Entity,
+    /// The splat asset.
+    pub asset: AssetId<GaussianSplats>,
+    /// Local → world.
+    pub world_from_local: Mat4,
+    /// Render settings.
+    pub params: SplatParams,
+    /// Render layers of the entity.
+    pub layers: RenderLayers,
+}
+
+/// Every visible splat entity, sorted by main-world entity.
+#[derive(Resource, Default, Debug)]
+pub struct ExtractedSplats(pub Vec<ExtractedSplat>);
+
+/// Render layers of a camera, copied onto its render-world view.
+#[derive(Component, Clone, Debug, Default, Deref)]
+pub struct SplatViewLayers(pub RenderLayers);
+
+/// Copies visible splat entities into [`ExtractedSplats`].
+pub fn extract_splats(
+    mut extracted: ResMut<ExtractedSplats>,
+    query: Extract<
+        Query<(
+            Entity,
+            &GaussianSplat3d,
+            &GlobalTransform,
+            &InheritedVisibility,
+            &SplatSettings,
+            Option<&RenderLayers>,
+        )>,
+    >,
+) {
+    extracted.0.clear();
+    for (entity, splats, transform, visibility, settings, layers) in &query {
+        if !visibility.get() {
+            continue;
+        }
+        extracted.0.push(ExtractedSplat {
+            main_entity: entity,
+            asset: splats.0.id(),
+            world_from_local: transform.to_matrix(),
+            params: settings.params(),
+            layers: layers.cloned().unwrap_or_default(),
+        });
+    }
+    extracted.0.sort_by_key(|s| s.main_entity);
+}
+
+/// Copies each 3D camera's [`RenderLayers`] onto its render-world view.
+pub fn extract_camera_layers(
+    mut commands: Commands,
+    cameras: Extract<Query<(RenderEntity, Option<&RenderLayers>), With<Camera3d>>>,
+) {
+    for (render_entity, layers) in &cameras {
+        if let Ok(mut entity) = commands.get_entity(render_entity) {
+            entity.insert(SplatViewLayers(layers.cloned().unwrap_or_default()));
+        }
+    }
+}

@@ -1,0 +1,168 @@
+//! GPU-side data layouts, defined once and mirrored by the WGSL structs in
+//! `shaders/splat_common.wgsl`, and the GPU form of a splat asset.
+
+use bevy::math::{Mat4, Vec4};
+use bevy::render::render_asset::{PrepareAssetError, RenderAsset};
+use bevy::render::render_resource::{BindGroup, BindGroupEntry, Buffer, BufferUsages};
+use bevy::render::renderer::RenderDevice;
+use bevy::ecs::system::{lifetimeless::SRes, SystemParamItem};
+use bevy::asset::AssetId;
+
+use super::pipeline::SplatPipelines;
+use crate::splat::asset::GaussianSplats;
+
+/// Per-view uniform (`SplatView` in WGSL).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, bytemuck::Pod, bytemuck::Zeroable)]
+pub struct SplatViewUniform {
+    /// World → view.
+    pub view_from_world: Mat4,
+    /// View → clip (reverse-Z perspective).
+    pub clip_from_view: Mat4,
+    /// xyz: camera position in world space.
+    pub camera_position: Vec4,
+    /// Viewport origin (x, y) and size (z, w) in physical pixels.
+    pub viewport: Vec4,
+    /// `fx, fy, cx, cy` in pixels relative to the viewport.
+    pub intrinsics: Vec4,
+}
+
+/// Per-(view, entity) uniform (`SplatEntity` in WGSL).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, bytemuck::Pod, bytemuck::Zeroable)]
+pub struct SplatEntityUniform {
+    /// Local → world.
+    pub world_from_local: Mat4,
+    /// xyz: camera position in the entity's local frame.
+    pub camera_local: Vec4,
+    /// First slot of this entity's splats in the view's arrays.
+    pub offset: u32,
+    /// Number of splats.
+    pub count: u32,
+    /// SH degree evaluated.
+    pub sh_degree: u32,
+    /// u32 words of packed f16 SH per splat.
+    pub sh_stride: u32,
+    /// Opacity multiplier.
+    pub opacity_scale: f32,
+    /// Scale multiplier.
+    pub scale_factor: f32,
+    /// Padding to 16 bytes.
+    pub _pad: [u32; 2],
+}
+
+/// Bytes of one projected splat (`ProjectedSplat` in WGSL: three vec4).
+pub const PROJECTED_SPLAT_SIZE: u64 = 48;
+
+/// Uniform offsets must be multiples of this on every adapter.
+pub const UNIFORM_STRIDE: u64 = 256;
+
+/// Packed f16 SH words per splat for a degree.
+pub fn sh_stride_words(degree: u8) -> u32 {
+    let halves = crate::splat::asset::sh_coefficient_count(degree) as u32 * 3;
+    halves.div_ceil(2)
+}
+
+/// Packs a splat asset into the GPU layout: three vec4 of geometry per splat
+/// and the SH coefficients as f16 pairs.
+pub fn pack_splats(splats: &GaussianSplats) -> (Vec<[f32; 4]>, Vec<u32>) {
+    let n = splats.len();
+    let mut geometry = Vec::with_capacity(n * 3);
+    for i in 0..n {
+        let p = splats.positions[i];
+        let q = splats.rotations[i];
+        let s = splats.scales[i];
+        geometry.push([p.x, p.y, p.z, splats.opacities[i]]);
+        geometry.push([q.x, q.y, q.z, q.w]);
+        geometry.push([s.x, s.y, s.z, 0.0]);
+    }
+    let stride = sh_stride_words(splats.sh_degree) as usize;
+    let mut sh = vec![0u32; n * stride];
+    for i in 0..n {
+        let halves: Vec<u16> = splats
+            .sh_of(i)
+            .iter()
+            .flatten()
+            .map(|v| half::f16::from_f32(*v).to_bits())
+            .collect();
+        for (w, pair) in halves.chunks(2).enumerate() {
+            let lo = pair[0] as u32;
+            let hi = pair.get(1).copied().unwrap_or(0) as u32;
+            sh[i * stride + w] = lo | (hi << 16);
+        }
+    }
+    (geometry, sh)
+}
+
+/// A splat asset uploaded to the GPU.
+pub struct GpuGaussianSplats {
+    /// Number of splats.
+    pub count: u32,
+    /// SH degree of the asset.
+    pub sh_degree: u8,
+    /// Geometry buffer (three vec4 per splat).
+    pub geometry: Buffer,
+    /// Packed f16 SH buffer.
+    pub sh: Buffer,
+    /// Bind group of the two buffers for the preprocess pass (group 1).
+    pub bind_group: BindGroup,
+}
+
+impl RenderAsset for GpuGaussianSplats {
+    type SourceAsset = GaussianSplats;
+    type Param = (SRes<RenderDevice>, SRes<SplatPipelines>);
+
+    fn byte_len(source: &Self::SourceAsset) -> Option<usize> {
+        Some(source.len() * (48 + 4 * sh_stride_words(source.sh_degree) as usize))
+    }
+
+    fn prepare_asset(
+        source: Self::SourceAsset,
+        _id: AssetId<Self::SourceAsset>,
+        (device, pipelines): &mut SystemParamItem<Self::Param>,
+        _previous: Option<&Self>,
+    ) -> Result<Self, PrepareAssetError<Self::SourceAsset>> {
+        let (geometry, sh) = pack_splats(&source);
+        // Empty assets still get valid (non-zero) buffers; they are never drawn.
+        let geometry_bytes: &[u8] = if geometry.is_empty() {
+            &[0u8; 48]
+        } else {
+            bytemuck::cast_slice(&geometry)
+        };
+        let sh_bytes: &[u8] = if sh.is_empty() {
+            &[0u8; 16]
+        } else {
+            bytemuck::cast_slice(&sh)
+        };
+        let buffer = |label: &str, contents: &[u8]| {
+            device.create_buffer_with_data(&bevy::render::render_resource::BufferInitDescriptor {
+                label: Some(label),
+                contents,
+                usage: BufferUsages::STORAGE,
+            })
+        };
+        let geometry = buffer("bevy_radiance:splats:geometry", geometry_bytes);
+        let sh = buffer("bevy_radiance:splats:sh", sh_bytes);
+        let bind_group = device.create_bind_group(
+            "bevy_radiance:splats:bind_group",
+            &pipelines.asset_layout,
+            &[
+                BindGroupEntry {
+                    binding: 0,
+                    resource: geometry.as_entire_binding(),
+                },
+                BindGroupEntry {
+                    binding: 1,
+                    resource: sh.as_entire_binding(),
+                },
+            ],
+        );
+        Ok(Self {
+            count: source.len() as u32,
+            sh_degree: source.sh_degree,
+            geometry,
+            sh,
+            bind_group,
+        })
+    }
+}
