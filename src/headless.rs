@@ -180,6 +180,19 @@ impl HeadlessRenderer {
         self.app.world_mut()
     }
 
+    /// The render device (for running GPU primitives such as the sort directly).
+    pub fn render_device(&self) -> &RenderDevice {
+        self.app.sub_app(bevy::render::RenderApp).world().resource::<RenderDevice>()
+    }
+
+    /// The render queue.
+    pub fn render_queue(&self) -> &bevy::render::renderer::RenderQueue {
+        self.app
+            .sub_app(bevy::render::RenderApp)
+            .world()
+            .resource::<bevy::render::renderer::RenderQueue>()
+    }
+
     /// The adapter's name and backend.
     pub fn adapter_name(&self) -> String {
         let info = self.app.world().resource::<bevy::render::renderer::RenderAdapterInfo>();

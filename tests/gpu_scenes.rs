@@ -1,0 +1,176 @@
+//! Scene-level GPU checks: several entities, sizes across workgroup and sort
+//! block boundaries, camera variants, invariance, and compositing with meshes.
+
+mod common;
+
+use bevy::prelude::*;
+use bevy_radiance::headless::HeadlessRenderer;
+use bevy_radiance::splat::asset::GaussianSplats;
+use bevy_radiance::splat::projection::SplatParams;
+use bevy_radiance::splat::reference::ReferenceItem;
+use common::*;
+
+fn item(splats: &GaussianSplats, transform: Transform) -> ReferenceItem<'_> {
+    ReferenceItem { splats, world_from_local: transform.to_matrix(), params: SplatParams::default() }
+}
+
+#[test]
+fn two_overlapping_entities_interleave_in_depth() {
+    let mut r = renderer();
+    let a = synthetic_splats(900, 3, 11);
+    let b = synthetic_splats(900, 1, 12);
+    let ta = Transform::from_xyz(-0.3, 0.0, 0.0).with_rotation(Quat::from_rotation_y(0.6));
+    let tb = Transform::from_xyz(0.3, 0.1, -0.2)
+        .with_rotation(Quat::from_rotation_x(-0.4))
+        .with_scale(Vec3::new(1.2, 0.8, 1.0));
+    r.spawn_splats(a.clone(), ta);
+    r.spawn_splats(b.clone(), tb);
+    let camera = look_at_camera(200, 150, Vec3::new(0.2, 0.5, 3.0), Vec3::ZERO, 1.1);
+    let gpu = r.render(&camera).unwrap();
+    let cpu = reference(&camera, &[item(&a, ta), item(&b, tb)]);
+    let (p, m) = compare(&gpu, &cpu, "two_entities");
+    println!("two entities: PSNR {p:.2} dB, max error {m}");
+    assert_not_blank(&gpu, "two entities");
+    assert!(p >= 40.0, "two entities: PSNR {p:.2} < 40 (max {m})");
+}
+
+#[test]
+fn splat_counts_across_workgroup_and_block_sizes() {
+    let mut r = renderer();
+    for n in [1usize, 255, 256, 257, 4097] {
+        let mut splats = synthetic_splats(n, 2, n as u64);
+        // Make a single splat big enough to see.
+        if n == 1 {
+            splats.scales[0] = Vec3::new(0.3, 0.2, 0.1);
+        }
+        let e = r.spawn_splats(splats.clone(), Transform::IDENTITY);
+        let camera = look_at_camera(96, 72, Vec3::new(0.0, 0.0, 3.0), Vec3::ZERO, 1.2);
+        let gpu = r.render(&camera).unwrap();
+        let cpu = reference(&camera, &[item(&splats, Transform::IDENTITY)]);
+        let (p, m) = compare(&gpu, &cpu, &format!("count_{n}"));
+        println!("{n} splats: PSNR {p:.2} dB, max error {m}");
+        assert!(gpu.data.chunks(4).any(|px| px[3] > 0), "{n} splats: nothing drawn");
+        assert!(p >= 40.0, "{n} splats: PSNR {p:.2} < 40 (max {m})");
+        r.world_mut().despawn(e);
+    }
+}
+
+#[test]
+fn hdr_msaa_viewport_sizes_and_background() {
+    let mut r = renderer();
+    let splats = synthetic_splats(1500, 3, 99);
+    r.spawn_splats(splats.clone(), Transform::IDENTITY);
+    for (hdr, msaa, w, h) in [(true, 1, 131, 97), (false, 4, 128, 96), (true, 4, 257, 65)] {
+        let mut camera = look_at_camera(w, h, Vec3::new(-0.5, 0.4, 2.8), Vec3::ZERO, 1.0);
+        camera.hdr = hdr;
+        camera.msaa = msaa;
+        camera.background = Vec3::new(0.2, 0.4, 0.9);
+        let gpu = r.render(&camera).unwrap();
+        let cpu = reference(&camera, &[item(&splats, Transform::IDENTITY)]);
+        let (p, m) = compare(&gpu, &cpu, &format!("variant_hdr{hdr}_msaa{msaa}_{w}x{h}"));
+        println!("hdr {hdr} msaa {msaa} {w}x{h}: PSNR {p:.2} dB, max error {m}");
+        assert_not_blank(&gpu, "variant");
+        assert!(p >= 40.0, "hdr {hdr} msaa {msaa}: PSNR {p:.2} < 40 (max {m})");
+    }
+}
+
+#[test]
+fn camera_inside_the_cloud() {
+    let mut r = renderer();
+    let splats = synthetic_splats(3000, 1, 5);
+    r.spawn_splats(splats.clone(), Transform::IDENTITY);
+    let camera = look_at_camera(120, 90, Vec3::new(0.05, 0.0, 0.1), Vec3::new(0.0, 0.0, -1.0), 1.4);
+    let gpu = r.render(&camera).unwrap();
+    let cpu = reference(&camera, &[item(&splats, Transform::IDENTITY)]);
+    let (p, m) = compare(&gpu, &cpu, "inside");
+    println!("inside the cloud: PSNR {p:.2} dB, max error {m}");
+    assert!(p >= 40.0, "inside: PSNR {p:.2} < 40 (max {m})");
+}
+
+#[test]
+fn hidden_entities_change_nothing_and_empty_scenes_render_the_background() {
+    let mut r = renderer();
+    let a = synthetic_splats(800, 2, 21);
+    let b = synthetic_splats(800, 2, 22);
+    let mut camera = look_at_camera(100, 80, Vec3::new(0.0, 0.3, 3.0), Vec3::ZERO, 1.0);
+    camera.background = Vec3::new(64.0, 128.0, 191.0) / 255.0;
+
+    // Zero splats: an empty asset renders exactly the background.
+    let empty = r.spawn_splats(GaussianSplats::default(), Transform::IDENTITY);
+    let background = r.render(&camera).unwrap();
+    let expected: Vec<u8> = [64u8, 128, 191, 0].repeat(100 * 80);
+    assert!(background.data == expected, "zero splats must render the background");
+    r.world_mut().despawn(empty);
+
+    let ea = r.spawn_splats(a, Transform::IDENTITY);
+    let only_a = r.render(&camera).unwrap();
+    let eb = r.spawn_splats(b, Transform::from_xyz(0.2, 0.0, 0.5));
+    let both = r.render(&camera).unwrap();
+    assert!(only_a.data != both.data, "the second entity must be visible");
+    r.world_mut().entity_mut(eb).insert(Visibility::Hidden);
+    let hidden = r.render(&camera).unwrap();
+    assert!(only_a.data == hidden.data, "a hidden entity must change nothing");
+    r.world_mut().entity_mut(ea).insert(Visibility::Hidden);
+    let none = r.render(&camera).unwrap();
+    assert!(none.data == expected, "all hidden: background only");
+}
+
+fn spawn_cube(r: &mut HeadlessRenderer, transform: Transform) -> Entity {
+    let world = r.world_mut();
+    let mesh = world.resource_mut::<Assets<Mesh>>().add(Cuboid::new(0.8, 0.8, 0.8));
+    let material = world.resource_mut::<Assets<StandardMaterial>>().add(StandardMaterial {
+        base_color: Color::srgb(0.9, 0.3, 0.1),
+        unlit: true,
+        ..default()
+    });
+    world.spawn((Mesh3d(mesh), MeshMaterial3d(material), transform)).id()
+}
+
+#[test]
+fn meshes_occlude_splats_and_splats_cover_meshes() {
+    let mut r = renderer();
+    let camera = look_at_camera(128, 96, Vec3::new(0.0, 0.0, 4.0), Vec3::ZERO, 1.0);
+
+    // A cube in front of a cloud hides it: where the cube is, pixels equal the mesh-only render.
+    let cube = spawn_cube(&mut r, Transform::from_xyz(0.0, 0.0, 2.0));
+    let mesh_only = r.render(&camera).unwrap();
+    let cube_pixels: Vec<usize> = (0..128 * 96).filter(|i| mesh_only.data[i * 4 + 3] == 255).collect();
+    assert!(cube_pixels.len() > 500, "cube must cover part of the image ({} px)", cube_pixels.len());
+    let cloud = synthetic_splats(2000, 0, 3);
+    let behind = r.spawn_splats(cloud.clone(), Transform::from_xyz(0.0, 0.0, -0.5));
+    let combined = r.render(&camera).unwrap();
+    save_for_inspection(&combined, "occlusion_behind.png");
+    for &i in &cube_pixels {
+        assert!(combined.data[i * 4..i * 4 + 4] == mesh_only.data[i * 4..i * 4 + 4], "pixel {i}: splats behind the cube must be hidden");
+    }
+    assert!(combined.data != mesh_only.data, "the cloud must show around the cube");
+    r.world_mut().despawn(behind);
+
+    // Splats in front of the cube cover it: the result is the reference splat layer
+    // composited over the mesh-only image.
+    let front = Transform::from_xyz(0.0, 0.0, 2.8).with_scale(Vec3::splat(0.35));
+    r.spawn_splats(cloud.clone(), front);
+    let covered = r.render(&camera).unwrap();
+    save_for_inspection(&covered, "occlusion_front.png");
+    let mut black = camera.clone();
+    black.background = Vec3::ZERO;
+    let layer = reference(&black, &[item(&cloud, front)]);
+    let expected: Vec<u8> = layer
+        .pixels
+        .iter()
+        .enumerate()
+        .flat_map(|(i, p)| {
+            let m = &mesh_only.data[i * 4..i * 4 + 4];
+            (0..4).map(move |c| {
+                let under = m[c] as f32 / 255.0;
+                ((p[c] + (1.0 - p[3]) * under).clamp(0.0, 1.0) * 255.0).round() as u8
+            })
+        })
+        .collect();
+    let (p, m) = (psnr(&covered.data, &expected), max_error(&covered.data, &expected));
+    println!("splats over cube: PSNR {p:.2} dB, max error {m}");
+    assert!(p >= 40.0, "splats over the cube: PSNR {p:.2} < 40 (max {m})");
+    let changed = cube_pixels.iter().filter(|&&i| covered.data[i * 4..i * 4 + 3] != mesh_only.data[i * 4..i * 4 + 3]).count();
+    assert!(changed > 100, "splats in front must cover cube pixels ({changed} changed)");
+    r.world_mut().despawn(cube);
+}

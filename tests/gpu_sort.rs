@@ -1,0 +1,74 @@
+//! The GPU radix sort against a CPU stable argsort.
+
+mod common;
+
+use bevy::render::render_resource::{BufferDescriptor, BufferUsages, CommandEncoderDescriptor, MapMode, PollType};
+use bevy_radiance::sort::{GpuRadixSort, RadixSortPipelines, cpu_stable_argsort};
+use common::*;
+
+fn gpu_sort(r: &bevy_radiance::headless::HeadlessRenderer, pipelines: &RadixSortPipelines, keys: &[u32]) -> (Vec<u32>, Vec<u32>) {
+    let device = r.render_device();
+    let queue = r.render_queue();
+    let n = keys.len() as u32;
+    let sort = GpuRadixSort::new(device, pipelines, n);
+    let values: Vec<u32> = (0..n).collect();
+    queue.write_buffer(sort.keys(), 0, bytemuck::cast_slice(keys));
+    queue.write_buffer(sort.values(), 0, bytemuck::cast_slice(&values));
+    sort.write_params(queue, n);
+    let bytes = n as u64 * 4;
+    let staging = device.create_buffer(&BufferDescriptor {
+        label: Some("test:staging"),
+        size: bytes * 2,
+        usage: BufferUsages::MAP_READ | BufferUsages::COPY_DST,
+        mapped_at_creation: false,
+    });
+    let mut encoder = device.create_command_encoder(&CommandEncoderDescriptor { label: None });
+    sort.encode(pipelines, &mut encoder, n);
+    encoder.copy_buffer_to_buffer(sort.keys(), 0, &staging, 0, bytes);
+    encoder.copy_buffer_to_buffer(sort.values(), 0, &staging, bytes, bytes);
+    queue.submit([encoder.finish()]);
+    staging.slice(..).map_async(MapMode::Read, |r| r.expect("map staging buffer"));
+    device.poll(PollType::Wait { submission_index: None, timeout: None }).expect("poll");
+    let data = staging.slice(..).get_mapped_range();
+    let all: &[u32] = bytemuck::cast_slice(&data);
+    (all[..n as usize].to_vec(), all[n as usize..].to_vec())
+}
+
+fn check(r: &bevy_radiance::headless::HeadlessRenderer, pipelines: &RadixSortPipelines, keys: &[u32], what: &str) {
+    let (sorted_keys, values) = gpu_sort(r, pipelines, keys);
+    let expected = cpu_stable_argsort(keys);
+    if values != expected {
+        let first = values.iter().zip(&expected).position(|(a, b)| a != b).unwrap_or(0);
+        panic!("{what} (n = {}): GPU order differs from CPU stable argsort at {first}: {} vs {}", keys.len(), values[first], expected[first]);
+    }
+    let expected_keys: Vec<u32> = expected.iter().map(|&i| keys[i as usize]).collect();
+    assert!(sorted_keys == expected_keys, "{what}: keys are not in order");
+}
+
+#[test]
+fn radix_sort_matches_cpu_stable_argsort() {
+    let r = renderer();
+    let pipelines = RadixSortPipelines::new(r.render_device());
+    let mut rng = Rng(12345);
+    // Sizes around the 256-element tile and the 4096-element block.
+    for n in [1usize, 2, 255, 256, 257, 4095, 4096, 4097, 70_001] {
+        let keys: Vec<u32> = (0..n).map(|_| rng.next_u32()).collect();
+        check(&r, &pipelines, &keys, "random keys");
+    }
+    // Equal keys keep their input order; few distinct keys; the culled-splat sentinel.
+    check(&r, &pipelines, &vec![7u32; 10_000], "equal keys");
+    let few: Vec<u32> = (0..50_000).map(|_| rng.next_u32() % 5).collect();
+    check(&r, &pipelines, &few, "five distinct keys");
+    let mixed: Vec<u32> = (0..9_000).map(|i| if i % 3 == 0 { u32::MAX } else { rng.next_u32() }).collect();
+    check(&r, &pipelines, &mixed, "with u32::MAX");
+}
+
+#[test]
+fn radix_sort_millions() {
+    let r = renderer();
+    let pipelines = RadixSortPipelines::new(r.render_device());
+    let mut rng = Rng(777);
+    // Depth-like keys: float bits of positive depths, inverted as the renderer does.
+    let keys: Vec<u32> = (0..3_000_000).map(|_| (rng.range(0.1, 100.0)).to_bits() ^ u32::MAX).collect();
+    check(&r, &pipelines, &keys, "3M depth keys");
+}
