@@ -65,11 +65,17 @@ pub enum HeadlessError {
 pub struct HeadlessSettings {
     /// Install Bevy's log plugin (only one per process may; tests leave it off).
     pub log: bool,
+    /// Record CPU/GPU time per render pass into Bevy's `DiagnosticsStore`
+    /// (GPU times where the adapter supports timestamp queries).
+    pub diagnostics: bool,
 }
 
 impl Default for HeadlessSettings {
     fn default() -> Self {
-        Self { log: false }
+        Self {
+            log: false,
+            diagnostics: false,
+        }
     }
 }
 
@@ -167,6 +173,9 @@ impl HeadlessRenderer {
             plugins.disable::<bevy::log::LogPlugin>()
         };
         app.add_plugins((plugins, crate::RadiancePlugin));
+        if settings.diagnostics {
+            app.add_plugins(bevy::render::diagnostic::RenderDiagnosticsPlugin);
+        }
         while app.plugins_state() == PluginsState::Adding {
             bevy::tasks::tick_global_task_pools_on_main_thread();
         }
@@ -215,9 +224,9 @@ impl HeadlessRenderer {
         });
     }
 
-    /// Renders one image from `camera`: RGB composited over the background, A =
-    /// coverage; no tonemapping, no colour-space change.
-    pub fn render(&mut self, camera: &HeadlessCamera) -> Result<RgbaImage, HeadlessError> {
+    /// Spawns a camera rendering into its own image; it renders on every
+    /// [`update`](Self::update) until [`despawn_view`](Self::despawn_view).
+    pub fn spawn_view(&mut self, camera: &HeadlessCamera) -> Result<HeadlessView, HeadlessError> {
         let (width, height) = (camera.intrinsics.width, camera.intrinsics.height);
         if width == 0 || height == 0 || width > 16384 || height > 16384 {
             return Err(HeadlessError::ImageSize(width, height));
@@ -237,7 +246,7 @@ impl HeadlessRenderer {
         let world = self.app.world_mut();
         let handle = world.resource_mut::<Assets<Image>>().add(image);
         let bg = camera.background;
-        let mut camera_entity = world.spawn((
+        let mut entity = world.spawn((
             Camera3d::default(),
             Camera {
                 clear_color: ClearColorConfig::Custom(Color::srgba(bg.x, bg.y, bg.z, 0.0)),
@@ -251,17 +260,30 @@ impl HeadlessRenderer {
             Msaa::from_samples(camera.msaa),
         ));
         if camera.hdr {
-            camera_entity.insert(bevy::camera::Hdr);
+            entity.insert(bevy::camera::Hdr);
         }
-        let camera_entity = camera_entity.id();
-        // The render target is prepared during the first frame; the camera draws
-        // from the second on, so read back only after one update.
-        self.update();
-        let world = self.app.world_mut();
+        Ok(HeadlessView {
+            camera: entity.id(),
+            image: handle,
+            width,
+            height,
+        })
+    }
+
+    /// Moves a view's camera.
+    pub fn set_view_transform(&mut self, view: &HeadlessView, world_from_camera: Mat4) {
+        if let Some(mut transform) = self.world_mut().get_mut::<Transform>(view.camera) {
+            *transform = Transform::from_matrix(world_from_camera);
+        }
+    }
+
+    /// Renders a frame and reads the view's image back.
+    pub fn read_view(&mut self, view: &HeadlessView) -> Result<RgbaImage, HeadlessError> {
         let result: Arc<Mutex<Option<Vec<u8>>>> = Arc::default();
         let sink = result.clone();
-        let readback = world
-            .spawn(Readback::texture(handle.clone()))
+        let readback = self
+            .world_mut()
+            .spawn(Readback::texture(view.image.clone()))
             .observe(move |event: On<ReadbackComplete>| {
                 let mut slot = sink.lock().unwrap_or_else(|e| e.into_inner());
                 if slot.is_none() {
@@ -278,17 +300,44 @@ impl HeadlessRenderer {
                 break;
             }
         }
-        let world = self.app.world_mut();
-        world.despawn(readback);
-        world.despawn(camera_entity);
-        world.resource_mut::<Assets<Image>>().remove(&handle);
+        self.world_mut().despawn(readback);
         let data = data.ok_or(HeadlessError::NoReadback(MAX_UPDATES))?;
         Ok(RgbaImage {
-            width,
-            height,
-            data: unpad_rows(&data, width, height),
+            width: view.width,
+            height: view.height,
+            data: unpad_rows(&data, view.width, view.height),
         })
     }
+
+    /// Removes a view's camera and image.
+    pub fn despawn_view(&mut self, view: HeadlessView) {
+        let world = self.world_mut();
+        world.despawn(view.camera);
+        world.resource_mut::<Assets<Image>>().remove(&view.image);
+    }
+
+    /// Renders one image from `camera`: RGB composited over the background, A =
+    /// coverage; no tonemapping, no colour-space change.
+    pub fn render(&mut self, camera: &HeadlessCamera) -> Result<RgbaImage, HeadlessError> {
+        let view = self.spawn_view(camera)?;
+        // The render target is prepared during the first frame; the camera draws
+        // from the second on, so read back only after one update.
+        self.update();
+        let image = self.read_view(&view);
+        self.despawn_view(view);
+        image
+    }
+}
+
+/// A camera of a [`HeadlessRenderer`] with its target image.
+#[derive(Clone, Debug)]
+pub struct HeadlessView {
+    /// The camera entity.
+    pub camera: Entity,
+    /// The image it renders into.
+    pub image: Handle<Image>,
+    width: u32,
+    height: u32,
 }
 
 /// Removes the 256-byte row padding of a texture readback.

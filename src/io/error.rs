@@ -81,7 +81,9 @@ pub enum SplatLoadError {
         found_bytes: u64,
     },
     /// The ASCII body ends before the header's element counts are satisfied.
-    #[error("PLY ASCII body ends early: element `{element}` has {found_rows} complete rows of {expected_rows}")]
+    #[error(
+        "PLY ASCII body ends early: element `{element}` has {found_rows} complete rows of {expected_rows}"
+    )]
     AsciiTruncated {
         /// The element being read.
         element: String,

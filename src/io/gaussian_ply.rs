@@ -84,8 +84,8 @@ pub(crate) fn quat_from_wxyz(w: f32, x: f32, y: f32, z: f32) -> Quat {
 pub fn decode_gaussian_ply(ply: &PlyFile<'_>) -> Result<GaussianSplats, SplatLoadError> {
     let vertex = ply.require_element("vertex")?;
     let rest_count = count_rest_properties(vertex.def());
-    let degree =
-        sh_degree_for_rest_count(rest_count).ok_or(SplatLoadError::UnsupportedShCount(rest_count))?;
+    let degree = sh_degree_for_rest_count(rest_count)
+        .ok_or(SplatLoadError::UnsupportedShCount(rest_count))?;
     let k = sh_coefficient_count(degree);
     let per_channel = k - 1;
 
@@ -141,10 +141,12 @@ pub fn write_gaussian_ply(splats: &GaussianSplats, format: PlyFormat) -> Vec<u8>
     let _ = writeln!(header, "format {} 1.0", format.header_name());
     header.push_str("comment written by bevy_radiance\n");
     let _ = writeln!(header, "element vertex {n}");
-    let mut names: Vec<String> = ["x", "y", "z", "nx", "ny", "nz", "f_dc_0", "f_dc_1", "f_dc_2"]
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
+    let mut names: Vec<String> = [
+        "x", "y", "z", "nx", "ny", "nz", "f_dc_0", "f_dc_1", "f_dc_2",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
     names.extend(rest_names(3 * per_channel));
     names.extend(
         [
@@ -172,13 +174,7 @@ pub fn write_gaussian_ply(splats: &GaussianSplats, format: PlyFormat) -> Vec<u8>
         let q = splats.rotations.get(i).copied().unwrap_or(Quat::IDENTITY);
         let s = splats.scales.get(i).copied().unwrap_or(Vec3::ONE);
         let o = splats.opacities.get(i).copied().unwrap_or(1.0);
-        let coeff = |j: usize| {
-            splats
-                .sh
-                .get(i * stride + j)
-                .copied()
-                .unwrap_or([0.0; 3])
-        };
+        let coeff = |j: usize| splats.sh.get(i * stride + j).copied().unwrap_or([0.0; 3]);
         row.fill(0.0);
         row[0] = p.x;
         row[1] = p.y;
@@ -245,7 +241,7 @@ fn log_scale(s: f32) -> f32 {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::io::parse_splat_ply;
     use crate::splat::asset::SplatDataError;
@@ -421,7 +417,9 @@ mod tests {
 
     #[test]
     fn unsupported_sh_count() {
-        let extra: String = (0..7).map(|i| format!("property float f_rest_{i}\n")).collect();
+        let extra: String = (0..7)
+            .map(|i| format!("property float f_rest_{i}\n"))
+            .collect();
         let mut text = minimal_header(&extra, "");
         text.push_str(&"0 ".repeat(21));
         text.push('\n');
@@ -450,7 +448,10 @@ mod tests {
         let bytes = write_gaussian_ply(&splats, PlyFormat::BinaryBigEndian);
         assert!(matches!(
             parse_splat_ply(&bytes),
-            Err(SplatLoadError::InvalidData(SplatDataError::NonFinite { index: 2, .. }))
+            Err(SplatLoadError::InvalidData(SplatDataError::NonFinite {
+                index: 2,
+                ..
+            }))
         ));
     }
 
@@ -598,14 +599,15 @@ mod tests {
         assert_eq!(s.sh_degree, 3);
         assert_eq!(s.sh.len(), 4721 * 16);
         assert!(s.opacities.iter().all(|o| (0.0..=1.0).contains(o)));
+        assert!(s.rotations.iter().all(|q| (q.length() - 1.0).abs() < 1e-5));
         assert!(
-            s.rotations
+            s.scales
                 .iter()
-                .all(|q| (q.length() - 1.0).abs() < 1e-5)
+                .all(|v| v.min_element() > 0.0 && v.is_finite())
         );
-        assert!(s.scales.iter().all(|v| v.min_element() > 0.0 && v.is_finite()));
         // Round trip through the writer.
-        let again = parse_splat_ply(&write_gaussian_ply(&s, PlyFormat::BinaryLittleEndian)).unwrap();
+        let again =
+            parse_splat_ply(&write_gaussian_ply(&s, PlyFormat::BinaryLittleEndian)).unwrap();
         assert_close(&s, &again, 1e-5);
     }
 

@@ -1,0 +1,81 @@
+//! Frame-time benchmark of the splat renderer on the shipped capture.
+//!
+//! ```text
+//! cargo run --release --example bench -- [FILE] [--frames N] [--size WxH]
+//! ```
+//!
+//! Renders N frames (default 30) at 1280×720 from a camera orbiting the capture,
+//! each frame submitted and waited for, and prints the adapter, the median and
+//! mean milliseconds per frame and, where the adapter supports timestamp
+//! queries, the GPU time of each splat pass (preprocess, sort, raster, composite).
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use bevy::diagnostic::DiagnosticsStore;
+use bevy::prelude::*;
+use bevy_radiance::camera::CameraIntrinsics;
+use bevy_radiance::headless::{HeadlessCamera, HeadlessRenderer, HeadlessSettings};
+use bevy_radiance::splat::loader::{SplatLoaderSettings, load_splat_file};
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let mut file = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/assets/biker.compressed.ply"));
+    let mut frames = 30usize;
+    let (mut width, mut height) = (1280u32, 720u32);
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--frames" => frames = args.next().ok_or("--frames needs a value")?.parse()?,
+            "--size" => {
+                let s = args.next().ok_or("--size needs WxH")?;
+                let (w, h) = s.split_once('x').ok_or("--size needs WxH")?;
+                (width, height) = (w.parse()?, h.parse()?);
+            }
+            other => file = PathBuf::from(other),
+        }
+    }
+    let splats = load_splat_file(&file, &SplatLoaderSettings::default())?;
+    let count = splats.len();
+    let center = splats.positions.iter().copied().sum::<Vec3>() / count.max(1) as f32;
+    let mut renderer = HeadlessRenderer::new(HeadlessSettings { log: false, diagnostics: true })?;
+    renderer.spawn_splats(splats, Transform::IDENTITY);
+    let intrinsics = CameraIntrinsics::from_horizontal_fov(width, height, 1.2);
+    let orbit = |i: usize| {
+        let angle = i as f32 * 0.05;
+        Transform::from_translation(center + Vec3::new(angle.sin() * 2.5, 0.6, angle.cos() * 2.5))
+            .looking_at(center, Vec3::Y)
+            .to_matrix()
+    };
+    let view = renderer.spawn_view(&HeadlessCamera::new(intrinsics, orbit(0)))?;
+    // Warm-up: target and buffers are created during the first frames.
+    for _ in 0..3 {
+        renderer.update();
+    }
+    let mut times = Vec::with_capacity(frames);
+    for i in 0..frames {
+        renderer.set_view_transform(&view, orbit(i));
+        let start = Instant::now();
+        renderer.update();
+        times.push(start.elapsed().as_secs_f64() * 1000.0);
+    }
+    times.sort_by(f64::total_cmp);
+    let median = times[times.len() / 2];
+    let mean = times.iter().sum::<f64>() / times.len() as f64;
+    println!("adapter: {}", renderer.adapter_name());
+    println!("scene: {} ({count} splats), {width}x{height}, {frames} frames", file.display());
+    println!("frame (CPU + GPU, submit to idle): median {median:.2} ms, mean {mean:.2} ms");
+    let store = renderer.world_mut().resource::<DiagnosticsStore>();
+    let mut passes: Vec<(String, f64)> = store
+        .iter()
+        .filter(|d| d.path().as_str().contains("bevy_radiance"))
+        .filter_map(|d| Some((d.path().as_str().to_string(), d.average()?)))
+        .collect();
+    passes.sort_by(|a, b| a.0.cmp(&b.0));
+    if passes.is_empty() {
+        println!("per-pass GPU times: not available on this adapter");
+    }
+    for (path, ms) in passes {
+        println!("{path}: {ms:.3} ms");
+    }
+    Ok(())
+}

@@ -1,0 +1,152 @@
+//! Headless render of a splat scene from the cameras of a `transforms.json`.
+//!
+//! ```text
+//! cargo run --release --example render -- SCENE_FILE --cameras transforms.json --out DIR \
+//!     [--frames 0,3,5] [--background R,G,B] [--check] [--overwrite]
+//! ```
+//!
+//! The scene is placed at the identity transform in the file's own coordinates
+//! (no axis conversion). Each selected frame is written as `DIR/frame_NNN.png`
+//! (NNN = the frame's index in the file): 8-bit RGBA, RGB composited over the
+//! background (components in 0..1, default black), A = coverage, no tonemapping.
+//! `--check` also renders the CPU reference and prints the PSNR of each frame.
+//! Existing files are never replaced unless `--overwrite` is given.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use bevy::prelude::*;
+use bevy_radiance::camera::{DEFAULT_NEAR, read_transforms};
+use bevy_radiance::headless::{HeadlessCamera, HeadlessRenderer, HeadlessSettings, RgbaImage};
+use bevy_radiance::splat::asset::AxisConvention;
+use bevy_radiance::splat::loader::{SplatLoaderSettings, load_splat_file};
+use bevy_radiance::splat::projection::SplatParams;
+use bevy_radiance::splat::reference::{ReferenceItem, render_reference};
+
+struct Args {
+    scene: PathBuf,
+    cameras: PathBuf,
+    out: PathBuf,
+    frames: Option<Vec<usize>>,
+    background: Vec3,
+    check: bool,
+    overwrite: bool,
+}
+
+const USAGE: &str = "usage: render SCENE_FILE --cameras transforms.json --out DIR [--frames 0,3,5] [--background R,G,B] [--check] [--overwrite]";
+
+fn parse_args() -> Result<Args, String> {
+    let mut scene = None;
+    let mut cameras = None;
+    let mut out = None;
+    let mut frames = None;
+    let mut background = Vec3::ZERO;
+    let mut check = false;
+    let mut overwrite = false;
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        let mut value = |name: &str| args.next().ok_or(format!("{name} needs a value"));
+        match arg.as_str() {
+            "--cameras" => cameras = Some(PathBuf::from(value("--cameras")?)),
+            "--out" => out = Some(PathBuf::from(value("--out")?)),
+            "--frames" => {
+                let list = value("--frames")?;
+                let parsed: Result<Vec<usize>, _> = list.split(',').map(|s| s.trim().parse()).collect();
+                frames = Some(parsed.map_err(|_| format!("--frames: `{list}` is not a comma-separated list of indices"))?);
+            }
+            "--background" => {
+                let text = value("--background")?;
+                let parts: Result<Vec<f32>, _> = text.split(',').map(|s| s.trim().parse()).collect();
+                match parts.as_deref() {
+                    Ok([r, g, b]) if [r, g, b].iter().all(|v| (0.0..=1.0).contains(*v)) => background = Vec3::new(*r, *g, *b),
+                    _ => return Err(format!("--background: `{text}` is not R,G,B with components in 0..1")),
+                }
+            }
+            "--check" => check = true,
+            "--overwrite" => overwrite = true,
+            "-h" | "--help" => return Err(USAGE.to_string()),
+            other if other.starts_with("--") => return Err(format!("unknown option {other}\n{USAGE}")),
+            other => {
+                if scene.replace(PathBuf::from(other)).is_some() {
+                    return Err(format!("more than one scene file given\n{USAGE}"));
+                }
+            }
+        }
+    }
+    Ok(Args {
+        scene: scene.ok_or(format!("no scene file given\n{USAGE}"))?,
+        cameras: cameras.ok_or(format!("--cameras is required\n{USAGE}"))?,
+        out: out.ok_or(format!("--out is required\n{USAGE}"))?,
+        frames,
+        background,
+        check,
+        overwrite,
+    })
+}
+
+fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
+    let settings = SplatLoaderSettings { axes: AxisConvention::AsIs, ..default() };
+    let splats = load_splat_file(&args.scene, &settings)?;
+    let frames = read_transforms(&args.cameras)?;
+    let selected: Vec<usize> = match &args.frames {
+        Some(list) => {
+            if let Some(bad) = list.iter().find(|&&i| i >= frames.len()) {
+                return Err(format!("frame {bad} does not exist ({} has {} frames)", args.cameras.display(), frames.len()).into());
+            }
+            list.clone()
+        }
+        None => (0..frames.len()).collect(),
+    };
+    std::fs::create_dir_all(&args.out)?;
+    let paths: Vec<PathBuf> = selected.iter().map(|i| args.out.join(format!("frame_{i:03}.png"))).collect();
+    if !args.overwrite {
+        if let Some(existing) = paths.iter().find(|p| p.exists()) {
+            return Err(format!("{} exists; pass --overwrite to replace it", existing.display()).into());
+        }
+    }
+
+    let mut renderer = HeadlessRenderer::new(HeadlessSettings::default())?;
+    eprintln!("adapter: {}; {} splats (SH degree {})", renderer.adapter_name(), splats.len(), splats.sh_degree);
+    renderer.spawn_splats(splats.clone(), Transform::IDENTITY);
+    for (&index, path) in selected.iter().zip(&paths) {
+        let frame = &frames[index];
+        let mut camera = HeadlessCamera::new(frame.intrinsics, frame.world_from_camera);
+        camera.background = args.background;
+        let image = renderer.render(&camera)?;
+        image.save_png(path)?;
+        if args.check {
+            let view = frame.intrinsics.splat_view(frame.world_from_camera, DEFAULT_NEAR);
+            let items = [ReferenceItem { splats: &splats, world_from_local: Mat4::IDENTITY, params: SplatParams::default() }];
+            let reference = render_reference(&view, &items, args.background);
+            let reference = RgbaImage { width: reference.width, height: reference.height, data: reference.to_rgba8() };
+            let (psnr, max) = compare(&image, &reference);
+            println!("{}: PSNR vs CPU reference {psnr:.2} dB, max error {max}", path.display());
+        } else {
+            println!("{}", path.display());
+        }
+    }
+    Ok(())
+}
+
+fn compare(a: &RgbaImage, b: &RgbaImage) -> (f64, u8) {
+    let mse = a.data.iter().zip(&b.data).map(|(x, y)| (*x as f64 - *y as f64).powi(2)).sum::<f64>() / a.data.len() as f64;
+    let max = a.data.iter().zip(&b.data).map(|(x, y)| x.abs_diff(*y)).max().unwrap_or(0);
+    let psnr = if mse == 0.0 { f64::INFINITY } else { 10.0 * (255.0f64.powi(2) / mse).log10() };
+    (psnr, max)
+}
+
+fn main() -> ExitCode {
+    match parse_args() {
+        Ok(args) => match run(args) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("error: {e}");
+                ExitCode::FAILURE
+            }
+        },
+        Err(e) => {
+            eprintln!("{e}");
+            ExitCode::from(2)
+        }
+    }
+}
