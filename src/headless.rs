@@ -6,7 +6,7 @@
 //! # use bevy_radiance::camera::CameraIntrinsics;
 //! # use bevy::prelude::*;
 //! let mut renderer = HeadlessRenderer::new(HeadlessSettings::default())?;
-//! let splats = bevy_radiance::io::load_splat_file("scene.ply".as_ref(), &Default::default())?;
+//! let splats = bevy_radiance::splat::loader::load_splat_file("scene.ply".as_ref(), &Default::default())?;
 //! renderer.spawn_splats(splats, Transform::IDENTITY);
 //! let camera = HeadlessCamera::new(CameraIntrinsics::from_horizontal_fov(640, 480, 1.0), Mat4::IDENTITY);
 //! let image = renderer.render(&camera)?;

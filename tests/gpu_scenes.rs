@@ -174,3 +174,53 @@ fn meshes_occlude_splats_and_splats_cover_meshes() {
     assert!(changed > 100, "splats in front must cover cube pixels ({changed} changed)");
     r.world_mut().despawn(cube);
 }
+
+#[test]
+fn viewport_offsets_and_two_cameras_in_one_frame() {
+    use bevy::camera::Viewport;
+    use bevy_radiance::camera::{CameraIntrinsics, IntrinsicProjection};
+    use bevy_radiance::headless::HeadlessCamera;
+
+    let mut r = renderer();
+    let splats = synthetic_splats(1200, 2, 31);
+    r.spawn_splats(splats.clone(), Transform::IDENTITY);
+    let (w, h) = (80u32, 72u32);
+    let pose_a = Transform::from_xyz(0.0, 0.2, 3.0).looking_at(Vec3::ZERO, Vec3::Y).to_matrix();
+    let pose_b = Transform::from_xyz(2.0, -0.3, 2.0).looking_at(Vec3::ZERO, Vec3::Y).to_matrix();
+    let small = CameraIntrinsics::from_horizontal_fov(w, h, 1.0);
+    let expected = |pose| reference_rgba(&reference(&HeadlessCamera::new(small, pose), &[item(&splats, Transform::IDENTITY)]));
+
+    // Camera A draws into a viewport at (37, 11) of a larger target.
+    let (ox, oy) = (37usize, 11usize);
+    let big = CameraIntrinsics { width: 150, height: 100, ..small };
+    let view_a = r.spawn_view(&HeadlessCamera::new(big, pose_a)).unwrap();
+    {
+        let mut a = r.world_mut().entity_mut(view_a.camera);
+        a.insert(Projection::custom(IntrinsicProjection::new(small)));
+        a.get_mut::<Camera>().unwrap().viewport = Some(Viewport {
+            physical_position: UVec2::new(ox as u32, oy as u32),
+            physical_size: UVec2::new(w, h),
+            ..default()
+        });
+    }
+    // Camera B renders the same frame into its own image.
+    let view_b = r.spawn_view(&HeadlessCamera::new(small, pose_b)).unwrap();
+    r.update();
+    let image_a = r.read_view(&view_a).unwrap();
+    let image_b = r.read_view(&view_b).unwrap();
+    save_for_inspection(&image_a, "viewport_a.png");
+    save_for_inspection(&image_b, "viewport_b.png");
+    let crop: Vec<u8> = (0..h as usize)
+        .flat_map(|y| {
+            let start = ((y + oy) * 150 + ox) * 4;
+            image_a.data[start..start + w as usize * 4].to_vec()
+        })
+        .collect();
+    for (name, gpu, pose) in [("viewport", &crop, pose_a), ("second camera", &image_b.data, pose_b)] {
+        let cpu = expected(pose);
+        let (p, m) = (psnr(gpu, &cpu.data), max_error(gpu, &cpu.data));
+        println!("{name}: PSNR {p:.2} dB, max error {m}");
+        assert!(gpu.chunks(4).filter(|px| px[3] > 16).count() > 200, "{name}: nothing drawn");
+        assert!(p >= 40.0, "{name}: PSNR {p:.2} < 40 (max {m})");
+    }
+}
