@@ -37,7 +37,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let splats = load_splat_file(&file, &SplatLoaderSettings::default())?;
     let count = splats.len();
     let center = splats.positions.iter().copied().sum::<Vec3>() / count.max(1) as f32;
-    let mut renderer = HeadlessRenderer::new(HeadlessSettings { log: false, diagnostics: true })?;
+    let mut renderer = HeadlessRenderer::new(HeadlessSettings { diagnostics: true, ..Default::default() })?;
     renderer.spawn_splats(splats, Transform::IDENTITY);
     let intrinsics = CameraIntrinsics::from_horizontal_fov(width, height, 1.2);
     let orbit = |i: usize| {

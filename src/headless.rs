@@ -68,6 +68,9 @@ pub struct HeadlessSettings {
     /// Record CPU/GPU time per render pass into Bevy's `DiagnosticsStore`
     /// (GPU times where the adapter supports timestamp queries).
     pub diagnostics: bool,
+    /// Folder the `AssetServer` loads from (relative to the crate root when run
+    /// through cargo, else to the working directory).
+    pub asset_folder: String,
 }
 
 impl Default for HeadlessSettings {
@@ -75,6 +78,7 @@ impl Default for HeadlessSettings {
         Self {
             log: false,
             diagnostics: false,
+            asset_folder: "assets".to_string(),
         }
     }
 }
@@ -162,6 +166,10 @@ impl HeadlessRenderer {
             })
             .set(RenderPlugin {
                 synchronous_pipeline_compilation: true,
+                ..default()
+            })
+            .set(AssetPlugin {
+                file_path: settings.asset_folder.clone(),
                 ..default()
             })
             .disable::<PipelinedRenderingPlugin>();
