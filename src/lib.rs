@@ -42,7 +42,7 @@ pub mod prelude {
     pub use crate::RadiancePlugin;
     pub use crate::splat::asset::{AxisConvention, GaussianSplats};
     pub use crate::splat::component::{GaussianSplat3d, SplatSettings};
-    pub use crate::splat::loader::SplatLoaderSettings;
+    pub use crate::splat::loader::{LodSelection, SplatLoaderSettings, SplatLodTree};
 }
 
 /// Adds splat assets, their loader and their renderer. Add it once.
@@ -51,6 +51,7 @@ pub struct RadiancePlugin;
 impl Plugin for RadiancePlugin {
     fn build(&self, app: &mut App) {
         app.init_asset::<splat::asset::GaussianSplats>()
+            .init_asset::<splat::loader::SplatLodTree>()
             .register_asset_loader(splat::loader::GaussianSplatLoader)
             .add_plugins(splat::render::SplatRenderPlugin);
     }

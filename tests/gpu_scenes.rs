@@ -224,3 +224,27 @@ fn viewport_offsets_and_two_cameras_in_one_frame() {
         assert!(p >= 40.0, "{name}: PSNR {p:.2} < 40 (max {m})");
     }
 }
+
+#[test]
+fn per_entity_settings_match_reference() {
+    use bevy_radiance::splat::component::SplatSettings;
+    let mut r = renderer();
+    let splats = synthetic_splats(1000, 3, 41);
+    let camera = look_at_camera(120, 90, Vec3::new(0.3, 0.2, 3.0), Vec3::ZERO, 1.0);
+    for settings in [
+        SplatSettings { max_sh_degree: 0, ..default() },
+        SplatSettings { max_sh_degree: 1, opacity_scale: 0.5, ..default() },
+        SplatSettings { scale_factor: 0.6, opacity_scale: 1.5, ..default() },
+    ] {
+        let e = r.spawn_splats(splats.clone(), Transform::IDENTITY);
+        r.world_mut().entity_mut(e).insert(settings);
+        let gpu = r.render(&camera).unwrap();
+        let items = [ReferenceItem { splats: &splats, world_from_local: Mat4::IDENTITY, params: settings.params() }];
+        let cpu = reference(&camera, &items);
+        let (p, m) = compare(&gpu, &cpu, "settings");
+        println!("{settings:?}: PSNR {p:.2} dB, max error {m}");
+        assert_not_blank(&gpu, "settings");
+        assert!(p >= 40.0, "{settings:?}: PSNR {p:.2} < 40 (max {m})");
+        r.world_mut().despawn(e);
+    }
+}

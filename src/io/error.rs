@@ -132,4 +132,30 @@ pub enum SplatLoadError {
     /// Reading the file failed.
     #[error("I/O error: {0}")]
     Io(#[from] std::io::Error),
+    /// A Niantic SPZ file could not be decoded.
+    #[error("SPZ: {0}")]
+    Spz(#[from] super::spz::SpzError),
+    /// An antimatter15 `.splat` file could not be decoded.
+    #[error(".splat: {0}")]
+    DotSplat(#[from] super::dot_splat::DotSplatError),
+    /// A PlayCanvas SOG file or set could not be decoded.
+    #[error("SOG: {0}")]
+    Sog(#[from] super::sog::SogError),
+    /// A glTF file with `KHR_gaussian_splatting` could not be decoded.
+    #[error("glTF: {0}")]
+    Gltf(#[from] super::gltf_splats::GltfSplatError),
+    /// The file name does not say which splat format it is.
+    #[error("unknown splat file type `{0}` (expected .ply, .spz, .splat, .sog, meta.json, lod-meta.json, .glb or .gltf)")]
+    UnknownFormat(String),
+    /// A file this one refers to could not be read.
+    #[error("cannot read `{path}`, referenced by this file: {message}")]
+    MissingFile {
+        /// The referenced path, relative to this file.
+        path: String,
+        /// Why it could not be read.
+        message: String,
+    },
+    /// The requested level of detail does not exist or no level fits the budget.
+    #[error("{0}")]
+    Lod(String),
 }

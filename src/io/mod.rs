@@ -11,9 +11,14 @@
 //! Bevy's.
 
 pub mod compressed_ply;
+pub mod dot_splat;
 pub mod error;
 pub mod gaussian_ply;
+pub mod gltf_splats;
 pub mod ply;
+pub mod sog;
+pub mod sog_lod;
+pub mod spz;
 
 pub use error::SplatLoadError;
 

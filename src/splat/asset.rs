@@ -147,6 +147,25 @@ impl GaussianSplats {
         Ok(())
     }
 
+    /// Keeps the splats for which `keep(index)` is true, in order.
+    pub fn retain(&mut self, mut keep: impl FnMut(usize) -> bool) {
+        let k = self.sh_per_splat();
+        let mut out = GaussianSplats {
+            sh_degree: self.sh_degree,
+            ..Default::default()
+        };
+        for i in 0..self.len() {
+            if keep(i) {
+                out.positions.push(self.positions[i]);
+                out.rotations.push(self.rotations[i]);
+                out.scales.push(self.scales[i]);
+                out.opacities.push(self.opacities[i]);
+                out.sh.extend_from_slice(&self.sh[i * k..(i + 1) * k]);
+            }
+        }
+        *self = out;
+    }
+
     /// Keeps only SH coefficients up to `degree` (no-op when already at or below it).
     pub fn truncate_sh(&mut self, degree: u8) {
         if degree >= self.sh_degree {

@@ -108,6 +108,53 @@ pub struct GpuGaussianSplats {
     pub bind_group: BindGroup,
 }
 
+impl GpuGaussianSplats {
+    /// A GPU asset with no splats (never drawn).
+    fn empty(device: &RenderDevice, pipelines: &SplatPipelines) -> Self {
+        let (geometry, sh, bind_group) = upload(device, pipelines, &[0u8; 48], &[0u8; 16]);
+        Self {
+            count: 0,
+            sh_degree: 0,
+            geometry,
+            sh,
+            bind_group,
+        }
+    }
+}
+
+/// Creates the geometry and SH buffers and their bind group.
+fn upload(
+    device: &RenderDevice,
+    pipelines: &SplatPipelines,
+    geometry: &[u8],
+    sh: &[u8],
+) -> (Buffer, Buffer, BindGroup) {
+    let buffer = |label: &str, contents: &[u8]| {
+        device.create_buffer_with_data(&bevy::render::render_resource::BufferInitDescriptor {
+            label: Some(label),
+            contents,
+            usage: BufferUsages::STORAGE,
+        })
+    };
+    let geometry = buffer("bevy_radiance:splats:geometry", geometry);
+    let sh = buffer("bevy_radiance:splats:sh", sh);
+    let bind_group = device.create_bind_group(
+        "bevy_radiance:splats:bind_group",
+        &pipelines.asset_layout,
+        &[
+            BindGroupEntry {
+                binding: 0,
+                resource: geometry.as_entire_binding(),
+            },
+            BindGroupEntry {
+                binding: 1,
+                resource: sh.as_entire_binding(),
+            },
+        ],
+    );
+    (geometry, sh, bind_group)
+}
+
 impl RenderAsset for GpuGaussianSplats {
     type SourceAsset = GaussianSplats;
     type Param = (SRes<RenderDevice>, SRes<SplatPipelines>);
@@ -122,6 +169,17 @@ impl RenderAsset for GpuGaussianSplats {
         (device, pipelines): &mut SystemParamItem<Self::Param>,
         _previous: Option<&Self>,
     ) -> Result<Self, PrepareAssetError<Self::SourceAsset>> {
+        let limit = device.limits().max_storage_buffer_binding_size as u64;
+        let needed = source.len() as u64 * 48;
+        let sh_needed = source.len() as u64 * 4 * sh_stride_words(source.sh_degree) as u64;
+        if needed.max(sh_needed) > limit {
+            bevy::log::error!(
+                "bevy_radiance: a splat asset of {} splats needs {} bytes in one storage buffer, above this adapter's {limit}-byte limit; it is not drawn (split the capture or lower its SH degree)",
+                source.len(),
+                needed.max(sh_needed)
+            );
+            return Ok(Self::empty(device, pipelines));
+        }
         let (geometry, sh) = pack_splats(&source);
         // Empty assets still get valid (non-zero) buffers; they are never drawn.
         let geometry_bytes: &[u8] = if geometry.is_empty() {
@@ -134,29 +192,7 @@ impl RenderAsset for GpuGaussianSplats {
         } else {
             bytemuck::cast_slice(&sh)
         };
-        let buffer = |label: &str, contents: &[u8]| {
-            device.create_buffer_with_data(&bevy::render::render_resource::BufferInitDescriptor {
-                label: Some(label),
-                contents,
-                usage: BufferUsages::STORAGE,
-            })
-        };
-        let geometry = buffer("bevy_radiance:splats:geometry", geometry_bytes);
-        let sh = buffer("bevy_radiance:splats:sh", sh_bytes);
-        let bind_group = device.create_bind_group(
-            "bevy_radiance:splats:bind_group",
-            &pipelines.asset_layout,
-            &[
-                BindGroupEntry {
-                    binding: 0,
-                    resource: geometry.as_entire_binding(),
-                },
-                BindGroupEntry {
-                    binding: 1,
-                    resource: sh.as_entire_binding(),
-                },
-            ],
-        );
+        let (geometry, sh, bind_group) = upload(device, pipelines, geometry_bytes, sh_bytes);
         Ok(Self {
             count: source.len() as u32,
             sh_degree: source.sh_degree,

@@ -216,27 +216,25 @@ pub fn prepare_splat_views(
         }
 
         let needed_entities = entity_uniforms.len() as u32;
-        let reuse = existing
-            .is_some_and(|b| b.capacity >= total && b.entity_capacity >= needed_entities);
-        let buffers = if reuse {
-            None
-        } else {
-            let capacity = total.saturating_add(total / 4);
-            let projected_bytes = PROJECTED_SPLAT_SIZE * capacity as u64;
-            let limit = device.limits().max_storage_buffer_binding_size as u64;
-            if projected_bytes > limit {
-                warn_once!(
-                    "bevy_radiance: {total} splats in one view need {projected_bytes} bytes of projected splats, above this adapter's {limit}-byte storage binding limit; the view draws no splats"
-                );
-                commands.entity(entity).remove::<SplatViewResources>();
-                continue;
+        let fits = |b: &&SplatViewBuffers| b.capacity >= total && b.entity_capacity >= needed_entities;
+        let buffers = match existing.filter(fits) {
+            Some(buffers) => buffers.clone(),
+            None => {
+                let capacity = total.saturating_add(total / 4);
+                let projected_bytes = PROJECTED_SPLAT_SIZE * capacity as u64;
+                let limit = device.limits().max_storage_buffer_binding_size as u64;
+                if projected_bytes > limit {
+                    warn_once!(
+                        "bevy_radiance: {total} splats in one view need {projected_bytes} bytes of projected splats, above this adapter's {limit}-byte storage binding limit; the view draws no splats"
+                    );
+                    commands.entity(entity).remove::<SplatViewResources>();
+                    continue;
+                }
+                let buffers =
+                    SplatViewBuffers::new(&device, &pipelines, capacity, needed_entities.next_power_of_two());
+                commands.entity(entity).insert(buffers.clone());
+                buffers
             }
-            Some(SplatViewBuffers::new(
-                &device,
-                &pipelines,
-                capacity,
-                needed_entities.next_power_of_two(),
-            ))
         };
 
         // Uniforms and per-frame resets.
@@ -291,16 +289,6 @@ pub fn prepare_splat_views(
             texture_cache.get(&device, layer_descriptor("bevy_radiance:splat_layer_resolve", 1))
         });
 
-        let buffers = match buffers {
-            Some(new) => {
-                commands.entity(entity).insert(new.clone());
-                new
-            }
-            None => match existing {
-                Some(b) => b.clone(),
-                None => continue,
-            },
-        };
         queue.write_buffer(&buffers.view_uniform, 0, bytemuck::bytes_of(&view_uniform));
         queue.write_buffer(&buffers.entity_uniforms, 0, &entity_bytes);
         queue.write_buffer(&buffers.draw_args, 0, bytemuck::cast_slice(&[4u32, 0, 0, 0]));

@@ -1,0 +1,746 @@
+//! Streamed SOG: a `lod-meta.json` index over SOG files at several levels of
+//! detail (as written by PlayCanvas `splat-transform` and read by the
+//! PlayCanvas engine's octree loader).
+//!
+//! `lod-meta.json`: `{version?: 1, count?, counts?: [per level], lodLevels,
+//! environment?: "env/meta.json" | null, filenames: ["0_0/meta.json", …], tree}`.
+//! Every path is relative to the folder of `lod-meta.json`, and paths inside a
+//! referenced `meta.json` are relative to that file's folder. A tree node is
+//! `{bound: {min: [x, y, z], max: [x, y, z]}, children?: [node…]}` or, for a
+//! leaf, `{bound, lods: {"level": {file, offset, count}, …}}`.
+//!
+//! Level `L` (0 = finest) is the union, over all leaves, of splats
+//! `offset..offset + count` of file `filenames[lods["L"].file]`; the levels are
+//! alternative versions of the whole scene, not refinements to add up. A leaf
+//! without an entry for a level has no splats at that level (the engine
+//! records file −1 / count 0 and draws nothing for it, unless its optional
+//! "underfill" substitutes a coarser loaded level). The optional environment
+//! SOG is drawn with every level and is not part of any level here.
+
+use bevy::math::Vec3;
+use serde_json::Value;
+
+use super::sog::{
+    MAX_SOG_SPLATS, Obj, SogError, SogMeta, decode_sog_ranges, json_uint, normalize_relative_path,
+    parse_json, resolve_sog_path,
+};
+use crate::splat::asset::{GaussianSplats, sh_coefficient_count};
+
+/// The most LOD levels accepted.
+pub const MAX_LOD_LEVELS: u32 = 256;
+
+/// The most files a `lod-meta.json` may list.
+const MAX_LOD_FILES: usize = 1 << 20;
+
+/// The splats of one file that a tree leaf uses at one level.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SogLodRange {
+    /// Index into [`SogLodTree::filenames`].
+    pub file: u32,
+    /// First splat in that file.
+    pub offset: u64,
+    /// Number of splats.
+    pub count: u64,
+}
+
+/// A node of the LOD tree: an inner node with children, or a leaf with
+/// per-level splat ranges.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SogLodNode {
+    /// Minimum corner of the node's bounds (of the splats' extents, in the
+    /// file frame).
+    pub min: Vec3,
+    /// Maximum corner of the node's bounds.
+    pub max: Vec3,
+    /// `(level, range)` pairs sorted by level; empty for inner nodes.
+    pub lods: Vec<(u32, SogLodRange)>,
+    /// Child nodes; empty for leaves.
+    pub children: Vec<SogLodNode>,
+}
+
+impl SogLodNode {
+    /// The range this node uses at `level`, if it has one.
+    pub fn range(&self, level: u32) -> Option<&SogLodRange> {
+        self.lods.iter().find(|(l, _)| *l == level).map(|(_, r)| r)
+    }
+
+    /// Calls `f` on this node and all its descendants, depth first.
+    pub fn visit<'a>(&'a self, f: &mut impl FnMut(&'a SogLodNode)) {
+        f(self);
+        for child in &self.children {
+            child.visit(f);
+        }
+    }
+}
+
+/// A parsed `lod-meta.json`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SogLodTree {
+    /// Number of levels (`lodLevels`); level 0 is the finest.
+    pub levels: u32,
+    /// The SOG files' `meta.json` paths, relative to the folder of
+    /// `lod-meta.json` (normalised); [`SogLodRange::file`] indexes this.
+    pub filenames: Vec<String>,
+    /// The optional environment SOG's `meta.json` path (drawn at every level).
+    pub environment: Option<String>,
+    /// The root of the spatial tree.
+    pub root: SogLodNode,
+}
+
+fn lod_field_error(field: String, reason: String) -> SogError {
+    SogError::LodMetaField { field, reason }
+}
+
+/// Parses a `lod-meta.json`. Checks paths (relative, no `..`), level keys
+/// (< `lodLevels`), file indices, finite bounds, and `counts` when present.
+pub fn parse_lod_meta(json: &[u8]) -> Result<SogLodTree, SogError> {
+    let value = parse_json(json, "lod-meta.json")?;
+    let root = Obj::new(&value, "", lod_field_error)?;
+    if let Some(v) = root.opt("version")
+        && json_uint(v) != Some(1)
+    {
+        return Err(SogError::UnsupportedVersion {
+            file: "lod-meta.json",
+            version: v.to_string().chars().take(40).collect(),
+            expected: "1, or none",
+        });
+    }
+    let levels = root.uint("lodLevels")?;
+    if levels == 0 || levels > MAX_LOD_LEVELS as u64 {
+        return Err(root.fail(
+            "lodLevels",
+            format!("is {levels}, expected 1..={MAX_LOD_LEVELS}"),
+        ));
+    }
+    let levels = levels as u32;
+
+    let names = root.array("filenames")?;
+    if names.len() > MAX_LOD_FILES {
+        return Err(root.fail(
+            "filenames",
+            format!("lists {} files, more than {MAX_LOD_FILES}", names.len()),
+        ));
+    }
+    let filenames = names
+        .iter()
+        .enumerate()
+        .map(|(i, v)| {
+            let name = v
+                .as_str()
+                .ok_or_else(|| root.fail(&format!("filenames[{i}]"), "is not a string"))?;
+            normalize_relative_path(name)
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let environment = match root.opt("environment") {
+        None => None,
+        Some(v) => {
+            Some(normalize_relative_path(v.as_str().ok_or_else(|| {
+                root.fail("environment", "is not a string")
+            })?)?)
+        }
+    };
+
+    let tree = root.req("tree")?;
+    let root_node = parse_node(tree, "tree".into(), levels, filenames.len())?;
+    let tree = SogLodTree {
+        levels,
+        filenames,
+        environment,
+        root: root_node,
+    };
+
+    if let Some(counts) = root.opt("counts") {
+        let counts = counts
+            .as_array()
+            .ok_or_else(|| root.fail("counts", "is not an array"))?;
+        if counts.len() != levels as usize {
+            return Err(root.fail(
+                "counts",
+                format!("has {} entries for {levels} levels", counts.len()),
+            ));
+        }
+        for (level, declared) in counts.iter().enumerate() {
+            let key = format!("counts[{level}]");
+            let declared = json_uint(declared)
+                .ok_or_else(|| root.fail(&key, "is not a non-negative integer"))?;
+            let found = tree.level_count(level as u32);
+            if declared != found {
+                return Err(root.fail(
+                    &key,
+                    format!("is {declared}, but the tree holds {found} splats at that level"),
+                ));
+            }
+        }
+    }
+    Ok(tree)
+}
+
+fn parse_node(
+    value: &Value,
+    path: String,
+    levels: u32,
+    files: usize,
+) -> Result<SogLodNode, SogError> {
+    let node = Obj::new(value, &path, lod_field_error)?;
+    let bound_path = node.child_path("bound");
+    let bound = node.object("bound", &bound_path)?;
+    let min = bound.numbers("min", 3)?;
+    let max = bound.numbers("max", 3)?;
+    let vec = |v: &[f64], key: &str| {
+        let out = Vec3::new(v[0] as f32, v[1] as f32, v[2] as f32);
+        if out.is_finite() {
+            Ok(out)
+        } else {
+            Err(bound.fail(key, "overflows a 32-bit float"))
+        }
+    };
+    let (min, max) = (vec(&min, "min")?, vec(&max, "max")?);
+
+    let mut lods = Vec::new();
+    if let Some(map) = node.opt("lods") {
+        let lods_path = node.child_path("lods");
+        let map = Obj::new(map, &lods_path, lod_field_error)?;
+        for (key, entry) in map.map {
+            let level = key
+                .parse::<u32>()
+                .ok()
+                .filter(|l| *l < levels)
+                .ok_or_else(|| map.fail(key, format!("is not a level in 0..{levels}")))?;
+            let entry_path = map.child_path(key);
+            let entry = Obj::new(entry, &entry_path, lod_field_error)?;
+            let file = entry.uint("file")?;
+            if file >= files as u64 {
+                return Err(entry.fail(
+                    "file",
+                    format!("is {file}, but there are {files} filenames"),
+                ));
+            }
+            let offset = entry.uint("offset")?;
+            let count = entry.uint("count")?;
+            if count > MAX_SOG_SPLATS as u64 || offset > MAX_SOG_SPLATS as u64 {
+                return Err(SogError::CountTooLarge {
+                    count: offset.saturating_add(count),
+                    limit: MAX_SOG_SPLATS,
+                });
+            }
+            lods.push((
+                level,
+                SogLodRange {
+                    file: file as u32,
+                    offset,
+                    count,
+                },
+            ));
+        }
+        lods.sort_by_key(|(l, _)| *l);
+    }
+
+    let mut children = Vec::new();
+    if let Some(list) = node.opt("children") {
+        let list = list
+            .as_array()
+            .ok_or_else(|| node.fail("children", "is not an array"))?;
+        if !lods.is_empty() && !list.is_empty() {
+            return Err(node.fail(
+                "children",
+                "are given together with `lods` (a node is either a leaf or an inner node)",
+            ));
+        }
+        for (i, child) in list.iter().enumerate() {
+            let child_path = format!("{}[{i}]", node.child_path("children"));
+            children.push(parse_node(child, child_path, levels, files)?);
+        }
+    }
+    Ok(SogLodNode {
+        min,
+        max,
+        lods,
+        children,
+    })
+}
+
+impl SogLodTree {
+    /// The `(file, range)` entries of `level`, in depth-first tree order.
+    pub fn ranges(&self, level: u32) -> Vec<SogLodRange> {
+        let mut out = Vec::new();
+        self.root.visit(&mut |node| {
+            if let Some(r) = node.range(level) {
+                out.push(*r);
+            }
+        });
+        out
+    }
+
+    /// Total splats at `level` (0 for a level that does not exist).
+    pub fn level_count(&self, level: u32) -> u64 {
+        self.ranges(level)
+            .iter()
+            .fold(0u64, |sum, r| sum.saturating_add(r.count))
+    }
+
+    /// The finest (lowest-numbered) non-empty level with at most `budget`
+    /// splats, or `None` when even the coarsest is larger.
+    pub fn finest_level_within(&self, budget: u64) -> Option<u32> {
+        (0..self.levels).find(|&level| {
+            let n = self.level_count(level);
+            n > 0 && n <= budget
+        })
+    }
+
+    /// The `meta.json` paths (relative to the folder of `lod-meta.json`) that
+    /// `level` needs, in order of first use.
+    pub fn files_for_level(&self, level: u32) -> Vec<String> {
+        let mut indices: Vec<u32> = Vec::new();
+        for r in self.ranges(level) {
+            if r.count > 0 && !indices.contains(&r.file) {
+                indices.push(r.file);
+            }
+        }
+        indices
+            .into_iter()
+            .filter_map(|i| self.filenames.get(i as usize).cloned())
+            .collect()
+    }
+}
+
+/// Decodes LOD `level` of a streamed SOG scene.
+///
+/// `metas` returns the parsed `meta.json` of each path in
+/// [`SogLodTree::files_for_level`]; `files` returns plane bytes by their path
+/// relative to the folder of `lod-meta.json` (a plane `p` of `a/meta.json` is
+/// asked for as `a/p`, see [`resolve_sog_path`]). The splats are grouped by
+/// file (in order of first use) and, within a file, follow the tree's
+/// depth-first order. Files with fewer SH bands than others are padded with
+/// zero coefficients. The result is validated and in the 3DGS training-PLY
+/// frame.
+pub fn decode_lod_level<'m, 'a>(
+    tree: &SogLodTree,
+    level: u32,
+    metas: &dyn Fn(&str) -> Option<&'m SogMeta>,
+    files: &dyn Fn(&str) -> Option<&'a [u8]>,
+) -> Result<GaussianSplats, SogError> {
+    if level >= tree.levels {
+        return Err(SogError::LevelOutOfRange {
+            level,
+            levels: tree.levels,
+        });
+    }
+    let total = tree.level_count(level);
+    if total > MAX_SOG_SPLATS as u64 {
+        return Err(SogError::CountTooLarge {
+            count: total,
+            limit: MAX_SOG_SPLATS,
+        });
+    }
+    let ranges = tree.ranges(level);
+    let mut order: Vec<u32> = Vec::new();
+    for r in &ranges {
+        if r.count > 0 && !order.contains(&r.file) {
+            order.push(r.file);
+        }
+    }
+
+    let mut parts = Vec::with_capacity(order.len());
+    for file in order {
+        let path = tree
+            .filenames
+            .get(file as usize)
+            .ok_or_else(|| SogError::LodMetaField {
+                field: "filenames".into(),
+                reason: format!("has no entry {file}"),
+            })?;
+        let meta = metas(path).ok_or_else(|| SogError::MissingFile { name: path.clone() })?;
+        let mut spans: Vec<(usize, usize)> = Vec::new();
+        for r in ranges.iter().filter(|r| r.file == file && r.count > 0) {
+            let end = r.offset.saturating_add(r.count);
+            if end > meta.count as u64 {
+                return Err(SogError::LodRangeOutOfBounds {
+                    file: path.clone(),
+                    offset: r.offset,
+                    count: r.count,
+                    file_count: meta.count,
+                });
+            }
+            spans.push((r.offset as usize, end as usize));
+        }
+        let mut sorted = spans.clone();
+        sorted.sort_unstable();
+        if let Some(w) = sorted.windows(2).find(|w| w[1].0 < w[0].1) {
+            return Err(SogError::LodRangeOverlap {
+                file: path.clone(),
+                at: w[1].0 as u64,
+            });
+        }
+        let resolve_err = |e| SogError::InFile {
+            file: path.clone(),
+            source: Box::new(e),
+        };
+        // Resolve every plane path up front so that lookups cannot fail later.
+        let mut resolved = Vec::new();
+        for name in meta.files() {
+            resolved.push((
+                name.clone(),
+                resolve_sog_path(path, &name).map_err(resolve_err)?,
+            ));
+        }
+        let lookup = |name: &str| {
+            resolved
+                .iter()
+                .find(|(n, _)| n == name)
+                .and_then(|(_, full)| files(full))
+        };
+        let part = decode_sog_ranges(meta, &lookup, &spans).map_err(|e| match e {
+            SogError::MissingFile { name } => SogError::MissingFile {
+                name: resolve_sog_path(path, &name).unwrap_or(name),
+            },
+            e => SogError::InFile {
+                file: path.clone(),
+                source: Box::new(e),
+            },
+        })?;
+        parts.push(part);
+    }
+    Ok(concat_splats(parts))
+}
+
+/// Concatenates scenes, raising every part to the highest SH degree (missing
+/// coefficients are zero).
+fn concat_splats(mut parts: Vec<GaussianSplats>) -> GaussianSplats {
+    if parts.len() == 1 {
+        return parts.pop().unwrap_or_default();
+    }
+    let degree = parts.iter().map(|p| p.sh_degree).max().unwrap_or(0);
+    let k = sh_coefficient_count(degree);
+    let n: usize = parts.iter().map(GaussianSplats::len).sum();
+    let mut out = GaussianSplats {
+        positions: Vec::with_capacity(n),
+        rotations: Vec::with_capacity(n),
+        scales: Vec::with_capacity(n),
+        opacities: Vec::with_capacity(n),
+        sh_degree: degree,
+        sh: Vec::with_capacity(n * k),
+    };
+    for part in parts {
+        out.positions.extend_from_slice(&part.positions);
+        out.rotations.extend_from_slice(&part.rotations);
+        out.scales.extend_from_slice(&part.scales);
+        out.opacities.extend_from_slice(&part.opacities);
+        let pk = part.sh_per_splat();
+        if pk == k {
+            out.sh.extend_from_slice(&part.sh);
+        } else {
+            for i in 0..part.len() {
+                out.sh.extend_from_slice(&part.sh[i * pk..(i + 1) * pk]);
+                out.sh.extend(std::iter::repeat_n([0.0; 3], k - pk));
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use super::*;
+    use crate::io::sog::parse_sog_meta;
+    use crate::io::sog::tests::{Planes, encode, sample_splats};
+
+    const PLAYBOT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/assets/playbot/");
+
+    /// Reads the files a level needs from `assets/playbot`.
+    fn playbot_level(
+        tree: &SogLodTree,
+        level: u32,
+    ) -> (HashMap<String, SogMeta>, HashMap<String, Vec<u8>>) {
+        let (mut metas, mut files) = (HashMap::new(), HashMap::new());
+        for path in tree.files_for_level(level) {
+            let meta = parse_sog_meta(&std::fs::read(format!("{PLAYBOT}{path}")).unwrap()).unwrap();
+            for plane in meta.files() {
+                let full = resolve_sog_path(&path, &plane).unwrap();
+                files.insert(
+                    full.clone(),
+                    std::fs::read(format!("{PLAYBOT}{full}")).unwrap(),
+                );
+            }
+            metas.insert(path, meta);
+        }
+        (metas, files)
+    }
+
+    fn playbot_tree() -> SogLodTree {
+        parse_lod_meta(&std::fs::read(format!("{PLAYBOT}lod-meta.json")).unwrap()).unwrap()
+    }
+
+    #[test]
+    fn playbot_tree_parses() {
+        let tree = playbot_tree();
+        assert_eq!(tree.levels, 7);
+        assert_eq!(tree.filenames.len(), 7);
+        assert_eq!(tree.environment, None);
+        assert_eq!(tree.root.children.len(), 2);
+        assert!(tree.root.lods.is_empty());
+        let counts: Vec<u64> = (0..7).map(|l| tree.level_count(l)).collect();
+        assert_eq!(
+            counts,
+            [500_000, 250_000, 125_000, 31_000, 8_406, 3_000, 1_873]
+        );
+        assert_eq!(tree.level_count(7), 0);
+        assert_eq!(tree.files_for_level(0), ["0_0/meta.json"]);
+        assert_eq!(tree.files_for_level(1), ["1_0/meta.json"]);
+        assert_eq!(tree.files_for_level(4), ["4_0/meta.json"]);
+        assert!(tree.files_for_level(9).is_empty());
+        assert_eq!(tree.finest_level_within(u64::MAX), Some(0));
+        assert_eq!(tree.finest_level_within(500_000), Some(0));
+        assert_eq!(tree.finest_level_within(499_999), Some(1));
+        assert_eq!(tree.finest_level_within(100_000), Some(3));
+        assert_eq!(tree.finest_level_within(1_873), Some(6));
+        assert_eq!(tree.finest_level_within(1_872), None);
+        assert_eq!(tree.finest_level_within(0), None);
+        let r = tree.root.children[1].range(0).unwrap();
+        assert_eq!((r.file, r.offset, r.count), (0, 248_155, 251_845));
+        assert!(tree.root.min.y < tree.root.max.y);
+    }
+
+    #[test]
+    fn playbot_levels_decode() {
+        let tree = playbot_tree();
+        for level in 0..tree.levels {
+            let (metas, files) = playbot_level(&tree, level);
+            let start = std::time::Instant::now();
+            let s = decode_lod_level(&tree, level, &|p| metas.get(p), &|p| {
+                files.get(p).map(Vec::as_slice)
+            })
+            .unwrap();
+            eprintln!(
+                "playbot LOD {level}: {} splats decoded in {:?}",
+                s.len(),
+                start.elapsed()
+            );
+            assert_eq!(s.len() as u64, tree.level_count(level));
+            // The robot stands on a platform at y ≈ 0 and rises towards −y:
+            // the 3DGS training frame (y down), as the PLY it was made from.
+            let (lo, hi) = s.bounds().unwrap();
+            assert!(lo.y < -1.0 && hi.y < 0.06, "{lo} {hi}");
+            // Every file's `shN.bands` is 2 (SH degree 2, 8 rest coefficients).
+            assert_eq!(s.sh_degree, 2);
+            s.validate().unwrap();
+            for i in (0..s.len()).step_by(97) {
+                assert!((0.0..=1.0).contains(&s.opacities[i]));
+                assert!((s.rotations[i].length() - 1.0).abs() < 1e-4);
+                // Centres lie inside the tree's bounds (which include extents).
+                let p = s.positions[i];
+                assert!(p.cmpge(tree.root.min - 1e-3).all() && p.cmple(tree.root.max + 1e-3).all());
+            }
+        }
+    }
+
+    /// Two small files; level 0 uses both (file 1 first), level 1 is only in
+    /// one leaf.
+    fn synthetic() -> (
+        String,
+        HashMap<String, SogMeta>,
+        Planes,
+        [GaussianSplats; 2],
+    ) {
+        let a = sample_splats(12, 1, 11);
+        let b = sample_splats(9, 0, 12);
+        let (mut metas, mut files) = (HashMap::new(), HashMap::new());
+        for (dir, s) in [("fine", &a), ("coarse/x", &b)] {
+            let (meta, planes) = encode(s, 4, 2);
+            metas.insert(format!("{dir}/meta.json"), parse_sog_meta(&meta).unwrap());
+            for (name, bytes) in planes {
+                files.insert(format!("{dir}/{name}"), bytes);
+            }
+        }
+        let json = r#"{"version":1,"lodLevels":2,"filenames":["fine/meta.json","./coarse/x/meta.json"],
+            "counts":[21,4],
+            "tree":{"bound":{"min":[-9,-9,-9],"max":[9,9,9]},"children":[
+              {"bound":{"min":[-9,-9,-9],"max":[0,9,9]},"lods":{"0":{"file":1,"offset":0,"count":9}}},
+              {"bound":{"min":[0,-9,-9],"max":[9,9,9]},"children":[
+                {"bound":{"min":[0,-9,-9],"max":[9,9,9]},
+                 "lods":{"1":{"file":0,"offset":8,"count":4},"0":{"file":0,"offset":0,"count":12}}}]}]}}"#;
+        let decoded = [
+            crate::io::sog::decode_sog(&metas["fine/meta.json"], &|n| {
+                files.get(&format!("fine/{n}")).map(Vec::as_slice)
+            })
+            .unwrap(),
+            crate::io::sog::decode_sog(&metas["coarse/x/meta.json"], &|n| {
+                files.get(&format!("coarse/x/{n}")).map(Vec::as_slice)
+            })
+            .unwrap(),
+        ];
+        (json.to_owned(), metas, files, decoded)
+    }
+
+    #[test]
+    fn synthetic_levels_decode() {
+        let (json, metas, files, [fine, coarse]) = synthetic();
+        let tree = parse_lod_meta(json.as_bytes()).unwrap();
+        assert_eq!(tree.filenames, ["fine/meta.json", "coarse/x/meta.json"]);
+        assert_eq!(
+            tree.files_for_level(0),
+            ["coarse/x/meta.json", "fine/meta.json"]
+        );
+        assert_eq!(tree.files_for_level(1), ["fine/meta.json"]);
+        let m = |p: &str| metas.get(p);
+        let f = |p: &str| files.get(p).map(Vec::as_slice);
+        let l0 = decode_lod_level(&tree, 0, &m, &f).unwrap();
+        assert_eq!(l0.len(), 21);
+        // Mixed SH degrees: the degree-0 file is padded with zeros.
+        assert_eq!(l0.sh_degree, 1);
+        assert_eq!(l0.positions[..9], coarse.positions[..]);
+        assert_eq!(l0.positions[9..], fine.positions[..]);
+        assert_eq!(l0.sh_of(0)[0], coarse.sh_of(0)[0]);
+        assert_eq!(&l0.sh_of(0)[1..], &[[0.0; 3]; 3]);
+        assert_eq!(l0.sh_of(9), fine.sh_of(0));
+        let l1 = decode_lod_level(&tree, 1, &m, &f).unwrap();
+        assert_eq!(l1.positions[..], fine.positions[8..12]);
+        assert_eq!(tree.finest_level_within(20), Some(1));
+
+        let e = decode_lod_level(&tree, 2, &m, &f).unwrap_err();
+        assert!(
+            matches!(
+                e,
+                SogError::LevelOutOfRange {
+                    level: 2,
+                    levels: 2
+                }
+            ),
+            "{e}"
+        );
+        let e = decode_lod_level(&tree, 1, &|_| None, &f).unwrap_err();
+        assert!(
+            matches!(&e, SogError::MissingFile { name } if name == "fine/meta.json"),
+            "{e}"
+        );
+        let e = decode_lod_level(&tree, 1, &m, &|p| {
+            if p.ends_with("quats.webp") {
+                None
+            } else {
+                f(p)
+            }
+        })
+        .unwrap_err();
+        assert!(
+            matches!(&e, SogError::MissingFile { name } if name == "fine/quats.webp"),
+            "{e}"
+        );
+        let e = decode_lod_level(&tree, 1, &m, &|p| {
+            if p == "fine/sh0.webp" {
+                Some(b"junk")
+            } else {
+                f(p)
+            }
+        })
+        .unwrap_err();
+        assert!(
+            matches!(&e, SogError::InFile { file, .. } if file == "fine/meta.json"),
+            "{e}"
+        );
+
+        // Ranges past the file's end, and overlapping ranges.
+        let past = json.replace(r#""offset":8,"count":4"#, r#""offset":10,"count":4"#);
+        let past = past.replace(r#""counts":[21,4],"#, "");
+        let tree = parse_lod_meta(past.as_bytes()).unwrap();
+        let e = decode_lod_level(&tree, 1, &m, &f).unwrap_err();
+        assert!(
+            matches!(
+                e,
+                SogError::LodRangeOutOfBounds {
+                    offset: 10,
+                    count: 4,
+                    file_count: 12,
+                    ..
+                }
+            ),
+            "{e}"
+        );
+        let overlap = json
+            .replace(
+                r#""1":{"file":0,"offset":8,"count":4}"#,
+                r#""1":{"file":1,"offset":2,"count":4}"#,
+            )
+            .replace(
+                r#""0":{"file":1,"offset":0,"count":9}"#,
+                r#""1":{"file":1,"offset":0,"count":3}"#,
+            )
+            .replace(r#""counts":[21,4],"#, "");
+        let tree = parse_lod_meta(overlap.as_bytes()).unwrap();
+        let e = decode_lod_level(&tree, 1, &m, &f).unwrap_err();
+        assert!(matches!(e, SogError::LodRangeOverlap { at: 2, .. }), "{e}");
+    }
+
+    #[test]
+    fn bad_lod_meta_is_reported() {
+        let (json, ..) = synthetic();
+        let err = |s: String| parse_lod_meta(s.as_bytes()).unwrap_err();
+        let e = err(json.replace(r#""version":1"#, r#""version":2"#));
+        assert!(matches!(e, SogError::UnsupportedVersion { .. }), "{e}");
+        let e = err(json.replace(r#""counts":[21,4]"#, r#""counts":[21,5]"#));
+        assert!(
+            matches!(&e, SogError::LodMetaField { field, .. } if field == "counts[1]"),
+            "{e}"
+        );
+        let e = err(json.replace("fine/meta.json", "../fine/meta.json"));
+        assert!(matches!(e, SogError::InvalidPath { .. }), "{e}");
+        let e = err(json.replace("fine/meta.json", "/srv/fine/meta.json"));
+        assert!(matches!(e, SogError::InvalidPath { .. }), "{e}");
+        let e = err(json.replace(r#""1":{"file":0"#, r#""7":{"file":0"#));
+        assert!(
+            matches!(&e, SogError::LodMetaField { field, .. } if field.ends_with("lods.7")),
+            "{e}"
+        );
+        let e = err(json.replace(r#""0":{"file":1"#, r#""0":{"file":2"#));
+        assert!(matches!(e, SogError::LodMetaField { .. }), "{e}");
+        let e = err(json.replace(r#""lodLevels":2"#, r#""lodLevels":0"#));
+        assert!(matches!(e, SogError::LodMetaField { .. }), "{e}");
+        let e = err(json.replace(r#""max":[0,9,9]"#, r#""max":[0,null,9]"#));
+        assert!(matches!(e, SogError::LodMetaField { .. }), "{e}");
+        let e = err(json.replace(r#""max":[0,9,9]"#, r#""max":[0,1e40,9]"#));
+        assert!(matches!(e, SogError::LodMetaField { .. }), "{e}");
+        let e = err(json.replace(r#""count":9}"#, r#""count":-9}"#));
+        assert!(matches!(e, SogError::LodMetaField { .. }), "{e}");
+        let e = err(json.replace(r#""count":9}"#, r#""count":90000000000}"#));
+        assert!(matches!(e, SogError::CountTooLarge { .. }), "{e}");
+        let e = err(json.replace(
+            r#""lods":{"0":{"file":1,"offset":0,"count":9}}"#,
+            r#""lods":{"0":{"file":1,"offset":0,"count":9}},"children":[{"bound":{"min":[0,0,0],"max":[0,0,0]}}]"#,
+        ));
+        assert!(matches!(e, SogError::LodMetaField { .. }), "{e}");
+        assert!(matches!(err("{".into()), SogError::Json { .. }));
+        // Deep nesting hits the JSON parser's recursion limit, not the stack.
+        let deep = format!("{}{}", r#"{"children":["#.repeat(5000), "]}".repeat(5000));
+        assert!(parse_lod_meta(deep.as_bytes()).is_err());
+    }
+
+    #[test]
+    fn corrupted_lod_meta_never_panics() {
+        let text = std::fs::read(format!("{PLAYBOT}lod-meta.json")).unwrap();
+        let mut state = 0x2545_f491_4f6c_dd1du64;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        for _ in 0..300 {
+            let mut b = text.clone();
+            for _ in 0..1 + next() % 3 {
+                let i = (next() % b.len() as u64) as usize;
+                match next() % 3 {
+                    0 => b[i] = b"0123456789-.e,]}\"[{"[(next() % 19) as usize],
+                    1 => b.insert(i, b'9'),
+                    _ => b.truncate(i.max(1)),
+                }
+            }
+            if let Ok(tree) = parse_lod_meta(&b) {
+                for level in 0..tree.levels.min(8) {
+                    let _ = tree.level_count(level);
+                    let _ = tree.files_for_level(level);
+                }
+                let _ = tree.finest_level_within(100_000);
+            }
+        }
+    }
+}
