@@ -65,3 +65,29 @@ fn training_ply_with_sh3_matches_reference() {
         assert!(p >= 40.0, "fruit camera {i}: PSNR {p:.2} < 40 (max {m})");
     }
 }
+
+#[test]
+fn biker_spz_and_compressed_ply_render_the_same() {
+    let settings = SplatLoaderSettings { axes: AxisConvention::AsIs, ..Default::default() };
+    let ply = load_splat_file(&manifest("assets/biker.compressed.ply"), &settings).unwrap();
+    let spz = load_splat_file(&manifest("tests/data/biker.spz"), &settings).unwrap();
+    assert_eq!(ply.len(), spz.len());
+    let frames = read_transforms(&manifest("tests/data/biker_cameras.json")).unwrap();
+    let mut r = renderer();
+    let a = r.spawn_splats(ply, Transform::IDENTITY);
+    let b = r.spawn_splats(spz, Transform::IDENTITY);
+    for (i, frame) in frames.iter().enumerate() {
+        let camera = HeadlessCamera::new(frame.intrinsics, frame.world_from_camera);
+        r.world_mut().entity_mut(b).insert(Visibility::Hidden);
+        r.world_mut().entity_mut(a).insert(Visibility::Inherited);
+        let from_ply = r.render(&camera).unwrap();
+        r.world_mut().entity_mut(a).insert(Visibility::Hidden);
+        r.world_mut().entity_mut(b).insert(Visibility::Inherited);
+        let from_spz = r.render(&camera).unwrap();
+        save_for_inspection(&from_spz, &format!("biker_spz_{i}.png"));
+        let (p, m) = (psnr(&from_ply.data, &from_spz.data), max_error(&from_ply.data, &from_spz.data));
+        println!("biker camera {i}: SPZ vs compressed PLY PSNR {p:.2} dB, max error {m}");
+        assert_not_blank(&from_spz, "biker spz");
+        assert!(p >= 40.0, "camera {i}: SPZ vs compressed PLY PSNR {p:.2} < 40");
+    }
+}

@@ -188,9 +188,9 @@ pub async fn decode_splats(
             let mut files: HashMap<String, Vec<u8>> = HashMap::new();
             for meta_path in tree.files_for_level(level) {
                 let meta = parse_sog_meta(&siblings.read(&meta_path).await?)?;
-                let base = meta_path.rsplit_once('/').map_or("", |(dir, _)| dir);
                 for plane in meta.files() {
-                    let path = resolve_sog_path(base, &plane)?;
+                    // Relative to the meta.json's folder.
+                    let path = resolve_sog_path(&meta_path, &plane)?;
                     if !files.contains_key(&path) {
                         let data = siblings.read(&path).await?;
                         files.insert(path, data);
@@ -209,7 +209,7 @@ pub async fn decode_splats(
             let meta = parse_sog_meta(bytes)?;
             let mut files: HashMap<String, Vec<u8>> = HashMap::new();
             for plane in meta.files() {
-                let path = resolve_sog_path("", &plane)?;
+                let path = resolve_sog_path("meta.json", &plane)?;
                 let data = siblings.read(&path).await?;
                 files.insert(plane, data);
             }
