@@ -64,7 +64,9 @@ fn run() -> Result<(), String> {
         return Err(format!("{} exists; pass --overwrite to replace it", output.display()));
     }
     let settings = SplatLoaderSettings { axes: AxisConvention::AsIs, ..Default::default() };
-    let input_size = std::fs::metadata(input).map(|m| m.len() as usize).ok();
+    // Multi-file inputs (SOG meta.json, lod-meta.json, .gltf) have no single size.
+    let single_file = !matches!(input.extension().and_then(|e| e.to_str()), Some("json" | "gltf"));
+    let input_size = single_file.then(|| std::fs::metadata(input).map(|m| m.len() as usize).ok()).flatten();
     let mut splats = load_splat_file(input, &settings).map_err(|e| e.to_string())?;
     summary(&format!("read {}", input.display()), &splats, input_size);
     if let Some((lo, hi)) = crop {

@@ -5,7 +5,8 @@
 //! cargo run --release --example viewer [-- FILE] [--screenshot PATH]
 //! ```
 //!
-//! Without FILE it shows the shipped capture `assets/biker.compressed.ply`.
+//! Without FILE it shows the shipped capture `assets/playbot/` ("PLAYBOT" by
+//! Stephane Agullo, CC-BY-4.0), a streamed SOG scene at its finest level.
 //! Left-drag orbits, right-drag pans, the wheel zooms, `R` resets the view.
 //! `--screenshot PATH` saves the window after a few frames and exits (used to
 //! check the viewer under Xvfb).
@@ -78,7 +79,7 @@ fn setup(
                 std::process::exit(1);
             }
         },
-        None => assets.load("biker.compressed.ply"),
+        None => assets.load("playbot/lod-meta.json"),
     };
     commands.spawn((GaussianSplat3d(handle), Capture));
     commands.spawn((
