@@ -15,8 +15,16 @@ pub const SPLAT_RASTER: &str = include_str!("../shaders/splat_raster.wgsl");
 /// Splat composite shader.
 pub const SPLAT_COMPOSITE: &str = include_str!("../shaders/splat_composite.wgsl");
 
+/// Radiance-field evaluation (`bevy_radiance::nerf_field`).
+pub const NERF_FIELD: &str = include_str!("../shaders/nerf_field.wgsl");
+/// Radiance-field ray-march shader.
+pub const NERF_MARCH: &str = include_str!("../shaders/nerf_march.wgsl");
+
 /// The importable modules, by import path.
-const MODULES: &[(&str, &str)] = &[("bevy_radiance::splat_common", SPLAT_COMMON)];
+const MODULES: &[(&str, &str)] = &[
+    ("bevy_radiance::splat_common", SPLAT_COMMON),
+    ("bevy_radiance::nerf_field", NERF_FIELD),
+];
 
 /// Resolves `#import`s (each module once) and `#ifdef` blocks for `defs`.
 pub fn compose(source: &str, defs: &[&str]) -> String {

@@ -105,9 +105,23 @@ pub fn splat_pass(
     }
 
     // 4. Composite the layer over the main texture in display space.
+    composite_layer(&mut ctx, target, &pipelines, composite, resources.layer_view(), "bevy_radiance:composite");
+}
+
+/// Composites a premultiplied, display-referred layer over the view's main
+/// texture (display-space blend, see `splat_composite.wgsl`). Used by the splat
+/// and radiance-field passes.
+pub fn composite_layer(
+    ctx: &mut RenderContext,
+    target: &ViewTarget,
+    pipelines: &SplatPipelines,
+    pipeline: &bevy::render::render_resource::RenderPipeline,
+    layer: &bevy::render::render_resource::TextureView,
+    label: &'static str,
+) {
     let post_process = target.post_process_write();
     let bind_group = ctx.render_device().create_bind_group(
-        "bevy_radiance:composite:bind_group",
+        label,
         &pipelines.composite_layout,
         &[
             BindGroupEntry {
@@ -116,15 +130,17 @@ pub fn splat_pass(
             },
             BindGroupEntry {
                 binding: 1,
-                resource: BindingResource::TextureView(resources.layer_view()),
+                resource: BindingResource::TextureView(layer),
             },
         ],
     );
+    let diagnostics = ctx.diagnostic_recorder();
+    let diagnostics = diagnostics.as_deref();
     let encoder = ctx.command_encoder();
-    let span = diagnostics.time_span(encoder, "bevy_radiance:composite");
+    let span = diagnostics.time_span(encoder, label);
     {
         let mut pass = encoder.begin_render_pass(&RenderPassDescriptor {
-            label: Some("bevy_radiance:composite"),
+            label: Some(label),
             color_attachments: &[Some(RenderPassColorAttachment {
                 view: post_process.destination,
                 depth_slice: None,
@@ -139,7 +155,7 @@ pub fn splat_pass(
             occlusion_query_set: None,
             multiview_mask: None,
         });
-        pass.set_pipeline(composite);
+        pass.set_pipeline(pipeline);
         pass.set_bind_group(0, &bind_group, &[]);
         pass.draw(0..3, 0..1);
     }
