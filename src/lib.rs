@@ -31,6 +31,7 @@
 pub mod camera;
 pub mod headless;
 pub mod io;
+pub mod nerf;
 pub mod shader;
 pub mod sort;
 pub mod splat;

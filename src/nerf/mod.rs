@@ -1,0 +1,100 @@
+//! Neural radiance fields: instant-ngp NeRF snapshots as Bevy assets.
+//!
+//! A [`RadianceField`] is loaded from the snapshot files
+//! instant-ngp writes (`.ingp`, `.msgpack`) and placed in the world with a
+//! [`RadianceField3d`] entity. The entity's local frame is the NeRF world of the
+//! training `transforms.json` (OpenGL camera convention, Bevy's), so with an
+//! identity [`Transform`] a camera from that file sees what the training photos show.
+//!
+//! The maths is written plainly for the GPU renderer to mirror:
+//!
+//! * [`encoding`]: the multiresolution hash grid and degree-4 spherical harmonics;
+//! * [`mlp`]: the bias-free `FullyFusedMLP` layers;
+//! * [`occupancy`]: the cascaded occupancy grid;
+//! * [`field`]: frames and the per-sample density and colour;
+//! * [`reference`](mod@reference): the CPU reference ray marcher (instant-ngp's inference).
+//!
+//! ```no_run
+//! use bevy::prelude::*;
+//! use bevy_radiance::nerf::{RadianceField3d, RadianceFieldPlugin};
+//!
+//! fn setup(mut commands: Commands, assets: Res<AssetServer>) {
+//!     commands.spawn(RadianceField3d(assets.load("lego_ngp_small/lego.ingp")));
+//! }
+//! # let _ = (setup, RadianceFieldPlugin);
+//! ```
+
+pub mod encoding;
+pub mod field;
+pub mod loader;
+pub mod mlp;
+pub mod occupancy;
+pub mod reference;
+pub mod snapshot;
+#[doc(hidden)]
+pub mod testing;
+
+use bevy::prelude::*;
+
+pub use field::RadianceField;
+pub use loader::{RadianceFieldLoader, RadianceFieldLoaderSettings, load_radiance_field_file};
+pub use reference::{MarchSettings, RayResult, march_ray, render_field_reference};
+pub use snapshot::NerfLoadError;
+
+/// Registers the [`RadianceField`] asset and its loader (`.ingp`, `.msgpack`).
+pub struct RadianceFieldPlugin;
+
+impl Plugin for RadianceFieldPlugin {
+    fn build(&self, app: &mut App) {
+        app.init_asset::<RadianceField>()
+            .register_asset_loader(RadianceFieldLoader);
+    }
+}
+
+/// A radiance field placed in the world, like [`Mesh3d`] for meshes.
+///
+/// The entity's local frame is the field's NeRF world (the training
+/// `transforms.json` frame); its [`Transform`] moves, rotates and scales the
+/// field. Add [`RadianceFieldSettings`] to change how it renders.
+#[derive(Component, Clone, Debug, Default, Deref, DerefMut)]
+#[require(Transform, Visibility)]
+pub struct RadianceField3d(pub Handle<RadianceField>);
+
+impl From<Handle<RadianceField>> for RadianceField3d {
+    fn from(handle: Handle<RadianceField>) -> Self {
+        Self(handle)
+    }
+}
+
+/// Per-entity render settings of a [`RadianceField3d`].
+#[derive(Component, Clone, Copy, Debug, PartialEq)]
+pub struct RadianceFieldSettings {
+    /// Rays stop once transmittance falls below this; the colour gathered so
+    /// far is then divided by its alpha (instant-ngp's rule). Default 0.01.
+    pub min_transmittance: f32,
+    /// Most network evaluations per ray (a cost cap). Default 16384.
+    pub max_samples: u32,
+    /// Resolution of the field's render target relative to the view (1 = full).
+    pub render_scale: f32,
+}
+
+impl Default for RadianceFieldSettings {
+    fn default() -> Self {
+        let march = MarchSettings::default();
+        Self {
+            min_transmittance: march.min_transmittance,
+            max_samples: march.max_samples,
+            render_scale: 1.0,
+        }
+    }
+}
+
+impl RadianceFieldSettings {
+    /// The settings as the ray marcher sees them.
+    pub fn march_settings(&self) -> MarchSettings {
+        MarchSettings {
+            min_transmittance: self.min_transmittance,
+            max_samples: self.max_samples,
+        }
+    }
+}
