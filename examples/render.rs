@@ -5,8 +5,10 @@
 //!     [--frames 0,3,5] [--background R,G,B] [--check] [--overwrite]
 //! ```
 //!
-//! The scene is placed at the identity transform in the file's own coordinates
-//! (no axis conversion). Each selected frame is written as `DIR/frame_NNN.png`
+//! SCENE_FILE is a splat file (any supported format) or a radiance field
+//! (instant-ngp `.ingp` / `.msgpack`). The scene is placed at the identity
+//! transform in the file's own coordinates (no axis conversion; for a field,
+//! the frame of the `transforms.json` it was trained from). Each selected frame is written as `DIR/frame_NNN.png`
 //! (NNN = the frame's index in the file): 8-bit RGBA, RGB composited over the
 //! background (components in 0..1, default black), A = coverage, no tonemapping.
 //! `--check` also renders the CPU reference and prints the PSNR of each frame.
@@ -18,7 +20,8 @@ use std::process::ExitCode;
 use bevy::prelude::*;
 use bevy_radiance::camera::{DEFAULT_NEAR, read_transforms};
 use bevy_radiance::headless::{HeadlessCamera, HeadlessRenderer, HeadlessSettings, RgbaImage};
-use bevy_radiance::splat::asset::AxisConvention;
+use bevy_radiance::nerf::{MarchSettings, RadianceField, RadianceField3d, load_radiance_field_file, render_field_reference};
+use bevy_radiance::splat::asset::{AxisConvention, GaussianSplats};
 use bevy_radiance::splat::loader::{SplatLoaderSettings, load_splat_file};
 use bevy_radiance::splat::projection::SplatParams;
 use bevy_radiance::splat::reference::{ReferenceItem, render_reference};
@@ -84,9 +87,20 @@ fn parse_args() -> Result<Args, String> {
     })
 }
 
+/// What the scene file holds.
+enum Scene {
+    Splats(GaussianSplats),
+    Field(RadianceField),
+}
+
 fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
-    let settings = SplatLoaderSettings { axes: AxisConvention::AsIs, ..default() };
-    let splats = load_splat_file(&args.scene, &settings)?;
+    let extension = args.scene.extension().and_then(|e| e.to_str()).unwrap_or("").to_ascii_lowercase();
+    let scene = if extension == "ingp" || extension == "msgpack" {
+        Scene::Field(load_radiance_field_file(&args.scene)?)
+    } else {
+        let settings = SplatLoaderSettings { axes: AxisConvention::AsIs, ..default() };
+        Scene::Splats(load_splat_file(&args.scene, &settings)?)
+    };
     let frames = read_transforms(&args.cameras)?;
     let selected: Vec<usize> = match &args.frames {
         Some(list) => {
@@ -106,8 +120,17 @@ fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     }
 
     let mut renderer = HeadlessRenderer::new(HeadlessSettings::default())?;
-    eprintln!("adapter: {}; {} splats (SH degree {})", renderer.adapter_name(), splats.len(), splats.sh_degree);
-    renderer.spawn_splats(splats.clone(), Transform::IDENTITY);
+    match &scene {
+        Scene::Splats(splats) => {
+            eprintln!("adapter: {}; {} splats (SH degree {})", renderer.adapter_name(), splats.len(), splats.sh_degree);
+            renderer.spawn_splats(splats.clone(), Transform::IDENTITY);
+        }
+        Scene::Field(field) => {
+            eprintln!("adapter: {}; radiance field, {} grid levels", renderer.adapter_name(), field.grid.levels.len());
+            let handle = renderer.world_mut().resource_mut::<Assets<RadianceField>>().add(field.clone());
+            renderer.world_mut().spawn(RadianceField3d(handle));
+        }
+    }
     for (&index, path) in selected.iter().zip(&paths) {
         let frame = &frames[index];
         let mut camera = HeadlessCamera::new(frame.intrinsics, frame.world_from_camera);
@@ -116,8 +139,13 @@ fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
         image.save_png(path)?;
         if args.check {
             let view = frame.intrinsics.splat_view(frame.world_from_camera, DEFAULT_NEAR);
-            let items = [ReferenceItem { splats: &splats, world_from_local: Mat4::IDENTITY, params: SplatParams::default() }];
-            let reference = render_reference(&view, &items, args.background);
+            let reference = match &scene {
+                Scene::Splats(splats) => {
+                    let items = [ReferenceItem { splats, world_from_local: Mat4::IDENTITY, params: SplatParams::default() }];
+                    render_reference(&view, &items, args.background)
+                }
+                Scene::Field(field) => render_field_reference(field, &view, Mat4::IDENTITY, args.background, &MarchSettings::default()),
+            };
             let reference = RgbaImage { width: reference.width, height: reference.height, data: reference.to_rgba8() };
             let (psnr, max) = compare(&image, &reference);
             println!("{}: PSNR vs CPU reference {psnr:.2} dB, max error {max}", path.display());

@@ -4,9 +4,6 @@
 // grid → density MLP → (density outputs ++ SH degree-4 direction encoding) →
 // colour MLP. Mirrors `src/nerf/field.rs` function by function.
 
-const MAX_LEVELS: u32 = 16u;
-const MAX_WIDTH: u32 = 64u;
-const ENCODING_WIDTH: u32 = 32u;
 
 // Per-field uniform, mirrored by `NerfFieldUniform` in `src/nerf/render/gpu_types.rs`.
 struct NerfField {
@@ -18,69 +15,43 @@ struct NerfField {
     grid: vec4<u32>,
     // x: density hidden width, y: density hidden layers, z: colour hidden width, w: colour hidden layers.
     widths: vec4<u32>,
-    // x: density output width (padded), y: colour output width (padded), z: cascades, w: density activation (0 exp, 1 relu, 2 none).
+    // x: density output width, y: colour output width, z: cascades, w: density activation (0 exp, 1 relu, 2 logistic, 3 none).
     outputs: vec4<u32>,
     // Word offsets of the weight matrices in `weights`: density layers 0..3, colour layers 0..3.
     density_offsets: vec4<u32>,
     colour_offsets: vec4<u32>,
-    // x: min transmittance, y: max samples (as f32), z: min step (unit-cube length), w: cone angle.
+    // x: min transmittance, y: max samples (as f32), z: cone angle, w: unused.
     march: vec4<f32>,
-    // x: max step, y: aabb_scale, zw: unused.
-    march2: vec4<f32>,
-    // Render box in unit-cube coordinates.
+    // x: colour activation (0 logistic, 1 exponential), y: max cascade, zw: unused.
+    flags: vec4<u32>,
+    // Render box (in its local frame) and the rotation into that frame (columns).
     render_min: vec4<f32>,
     render_max: vec4<f32>,
+    render_to_local: mat3x3<f32>,
+    // Network input = (unit − aabb_min) · aabb_inv_size.
+    aabb_min: vec4<f32>,
+    aabb_inv_size: vec4<f32>,
 }
 
 @group(1) @binding(0) var<uniform> field: NerfField;
 // Hash-grid parameters as f16 pairs.
 @group(1) @binding(1) var<storage, read> grid_params: array<u32>;
-// MLP weights (f32, row-major [out][in], padded widths).
-@group(1) @binding(2) var<storage, read> weights: array<f32>;
+// MLP weights, row-major [out][in] as vec4s (widths are multiples of 4).
+@group(1) @binding(2) var<storage, read> weights: array<vec4<f32>>;
 // Occupancy bitfield, cascade-major, Morton order within a cascade.
 @group(1) @binding(3) var<storage, read> occupancy: array<u32>;
 
-fn grid_param(index: u32) -> f32 {
-    let pair = unpack2x16float(grid_params[index >> 1u]);
-    return select(pair.x, pair.y, (index & 1u) == 1u);
-}
-
-// Multiresolution hash encoding of a unit-cube position (level-major output).
-fn encode_position(x: vec3<f32>) -> array<f32, 32> {
-    var out: array<f32, 32>;
-    let features = field.grid.y;
-    for (var l = 0u; l < field.grid.x; l++) {
-        let level = field.levels[l];
-        let scale = bitcast<f32>(level.x);
-        let resolution = level.y;
-        let entries = level.z;
-        let dense = ((field.grid.z >> l) & 1u) == 1u;
-        let pos = x * scale + vec3<f32>(0.5);
-        let g = vec3<u32>(floor(pos));
-        let f = pos - floor(pos);
-        for (var c = 0u; c < 8u; c++) {
-            let bits = vec3<u32>(c & 1u, (c >> 1u) & 1u, (c >> 2u) & 1u);
-            let corner = g + bits;
-            let w3 = select(vec3<f32>(1.0) - f, f, bits == vec3<u32>(1u));
-            let weight = w3.x * w3.y * w3.z;
-            var idx: u32;
-            if (dense) {
-                idx = corner.x + corner.y * resolution + corner.z * resolution * resolution;
-            } else {
-                idx = corner.x ^ (corner.y * 2654435761u) ^ (corner.z * 805459861u);
-            }
-            idx = idx % entries;
-            let base = (level.w + idx) * features;
-            for (var k = 0u; k < features; k++) {
-                out[l * features + k] += weight * grid_param(base + k);
-            }
-        }
-    }
-    return out;
+// Table entry of a grid vertex (dense index where the level fits, else the
+// coherent prime hash), modulo the table size.
+fn grid_index(corner: vec3<u32>, level: vec4<u32>, dense: bool) -> u32 {
+    let r = level.y;
+    let dense_index = corner.x + corner.y * r + corner.z * r * r;
+    let hashed = corner.x ^ (corner.y * 2654435761u) ^ (corner.z * 805459861u);
+    return select(hashed, dense_index, dense) % level.z;
 }
 
 // SH degree-4 encoding of a unit direction (tiny-cuda-nn order and constants).
-fn sh4(d: vec3<f32>) -> array<f32, 16> {
+fn sh4(d: vec3<f32>) -> array<vec4<f32>, 4> {
     let x = d.x; let y = d.y; let z = d.z;
     let xy = x * y; let xz = x * z; let yz = y * z;
     let x2 = x * x; let y2 = y * y; let z2 = z * z;
@@ -101,64 +72,238 @@ fn sh4(d: vec3<f32>) -> array<f32, 16> {
     o[13] = 0.45704579946446572 * x * (1.0 - 5.0 * z2);
     o[14] = 1.4453057213202769 * z * (x2 - y2);
     o[15] = 0.59004358992664352 * x * (-x2 + 3.0 * y2);
-    return o;
+    return array<vec4<f32>, 4>(
+        vec4<f32>(o[0], o[1], o[2], o[3]),
+        vec4<f32>(o[4], o[5], o[6], o[7]),
+        vec4<f32>(o[8], o[9], o[10], o[11]),
+        vec4<f32>(o[12], o[13], o[14], o[15]),
+    );
 }
 
-// One dense layer: out = W · in (W row-major [out][in] at `offset`), optional ReLU.
-fn dense_layer(input: ptr<function, array<f32, 64>>, in_width: u32, out_width: u32, offset: u32, relu: bool) -> array<f32, 64> {
-    var out: array<f32, 64>;
-    for (var o = 0u; o < out_width; o++) {
-        var acc = 0.0;
-        let row = offset + o * in_width;
-        for (var i = 0u; i < in_width; i++) {
-            acc += weights[row + i] * (*input)[i];
-        }
-        out[o] = select(acc, max(acc, 0.0), relu);
+fn density_activation(v: f32) -> f32 {
+    var out = v;
+    let a = field.outputs.w;
+    if (a == 0u) {
+        out = exp(v);
+    } else if (a == 1u) {
+        out = max(v, 0.0);
+    } else if (a == 2u) {
+        out = 1.0 / (1.0 + exp(-v));
     }
     return out;
 }
 
-// Runs an MLP with `hidden_layers` ReLU layers of `width` and a linear output
-// layer of `out_width`; `offsets` holds each matrix's start in `weights`.
-fn mlp(input: ptr<function, array<f32, 64>>, in_width: u32, width: u32, hidden_layers: u32, out_width: u32, offsets: vec4<u32>) -> array<f32, 64> {
-    var h = *input;
-    var w = in_width;
-    for (var l = 0u; l < hidden_layers; l++) {
-        h = dense_layer(&h, w, width, offsets[l], true);
-        w = width;
-    }
-    return dense_layer(&h, w, out_width, offsets[hidden_layers], false);
+fn colour_activation(raw: vec3<f32>) -> vec3<f32> {
+    let logistic = vec3<f32>(1.0) / (vec3<f32>(1.0) + exp(-raw));
+    let exponential = exp(clamp(raw, vec3<f32>(-10.0), vec3<f32>(10.0)));
+    return select(logistic, exponential, field.flags.x == 1u);
 }
 
-fn density_activation(v: f32) -> f32 {
-    switch field.outputs.w {
-        case 0u: { return exp(v); }
-        case 1u: { return max(v, 0.0); }
-        default: { return v; }
-    }
+// The field's networks, generated for its architecture without loops
+// (`src/nerf/render/codegen.rs`): encode_position, density_outputs, colour.
+//@FIELD_NETWORK
+
+// ---- Occupancy and the step schedule (instant-ngp), mirroring src/nerf/occupancy.rs and reference.rs.
+
+const NERF_GRID_SIZE: u32 = 128u;
+const SQRT3: f32 = 1.7320508;
+const MIN_CONE_STEPSIZE: f32 = 0.0016914558; // sqrt(3) / 1024
+const MAX_CONE_STEPSIZE: f32 = 1.7320508;    // MIN · 2^7 · 1024 / 128
+const MAX_DEPTH: f32 = 16384.0;
+const RAY_START_EPSILON: f32 = 1e-6;
+const SAMPLE_OFFSET_STEPS: f32 = 0.5;
+const COLOR_SKIP_WEIGHT: f32 = 1e-4;
+const MAX_SKIP_ITERATIONS: u32 = 65536u;
+
+fn expand_bits(v_in: u32) -> u32 {
+    var v = (v_in * 0x00010001u) & 0xFF0000FFu;
+    v = (v * 0x00000101u) & 0x0F00F00Fu;
+    v = (v * 0x00000011u) & 0xC30C30C3u;
+    v = (v * 0x00000005u) & 0x49249249u;
+    return v;
 }
 
-// Raw density-network outputs at a unit-cube position.
-fn density_outputs(x: vec3<f32>) -> array<f32, 64> {
-    let encoded = encode_position(x);
-    var input: array<f32, 64>;
-    for (var i = 0u; i < ENCODING_WIDTH; i++) {
-        input[i] = encoded[i];
-    }
-    return mlp(&input, field.grid.x * field.grid.y, field.widths.x, field.widths.y, field.outputs.x, field.density_offsets);
+fn morton3d(x: u32, y: u32, z: u32) -> u32 {
+    return expand_bits(x) | (expand_bits(y) << 1u) | (expand_bits(z) << 2u);
 }
 
-// Colour (sigmoid of the colour network) from the density outputs and a unit direction.
-fn colour(density: ptr<function, array<f32, 64>>, d: vec3<f32>) -> vec3<f32> {
-    let sh = sh4(d);
-    var input: array<f32, 64>;
-    let n = field.outputs.x;
-    for (var i = 0u; i < n; i++) {
-        input[i] = (*density)[i];
+// frexp exponent of |v| (m·2^e, m ∈ [0.5, 1)); 0 for 0.
+fn frexp_exponent(v: f32) -> i32 {
+    let bits = bitcast<u32>(abs(v));
+    let e = i32((bits >> 23u) & 0xFFu);
+    // 0 for 0; subnormals fall below every normal exponent (cascade 0).
+    return select(select(e - 126, -126, e == 0), 0, v == 0.0);
+}
+
+fn mip_from_pos(pos: vec3<f32>) -> u32 {
+    let d = abs(pos - vec3<f32>(0.5));
+    let m = max(d.x, max(d.y, d.z));
+    return min(u32(max(frexp_exponent(m) + 1, 0)), field.flags.y);
+}
+
+fn is_occupied(pos: vec3<f32>, cascade: u32) -> bool {
+    let mip_scale = exp2(-f32(cascade));
+    let p = (pos - vec3<f32>(0.5)) * mip_scale + vec3<f32>(0.5);
+    let size = f32(NERF_GRID_SIZE);
+    let c = vec3<i32>(p * size); // truncates toward zero
+    let n = i32(NERF_GRID_SIZE);
+    let inside = all(c >= vec3<i32>(0)) && all(c < vec3<i32>(n));
+    let cc = vec3<u32>(clamp(c, vec3<i32>(0), vec3<i32>(n - 1)));
+    let index = morton3d(cc.x, cc.y, cc.z) + cascade * NERF_GRID_SIZE * NERF_GRID_SIZE * NERF_GRID_SIZE;
+    let bit = ((occupancy[index >> 5u] >> (index & 31u)) & 1u) == 1u;
+    return inside && bit;
+}
+
+fn to_stepping_space(t: f32, c: f32) -> f32 {
+    var n = t / MIN_CONE_STEPSIZE;
+    if (c > 1e-5) {
+        let log1p_c = log(1.0 + c);
+        let a = (log(MIN_CONE_STEPSIZE) - log(log1p_c)) / log1p_c;
+        let b = (log(MAX_CONE_STEPSIZE) - log(log1p_c)) / log1p_c;
+        let at = exp(a * log1p_c);
+        let bt = exp(b * log1p_c);
+        if (t <= at) {
+            n = (t - at) / MIN_CONE_STEPSIZE + a;
+        } else if (t <= bt) {
+            n = log(t) / log1p_c;
+        } else {
+            n = (t - bt) / MAX_CONE_STEPSIZE + b;
+        }
     }
-    for (var i = 0u; i < 16u; i++) {
-        input[n + i] = sh[i];
+    return n;
+}
+
+fn from_stepping_space(n: f32, c: f32) -> f32 {
+    var t = n * MIN_CONE_STEPSIZE;
+    if (c > 1e-5) {
+        let log1p_c = log(1.0 + c);
+        let a = (log(MIN_CONE_STEPSIZE) - log(log1p_c)) / log1p_c;
+        let b = (log(MAX_CONE_STEPSIZE) - log(log1p_c)) / log1p_c;
+        let at = exp(a * log1p_c);
+        let bt = exp(b * log1p_c);
+        if (n <= a) {
+            t = (n - a) * MIN_CONE_STEPSIZE + at;
+        } else if (n <= b) {
+            t = exp(n * log1p_c);
+        } else {
+            t = (n - b) * MAX_CONE_STEPSIZE + bt;
+        }
     }
-    let out = mlp(&input, n + 16u, field.widths.z, field.widths.w, field.outputs.y, field.colour_offsets);
-    return vec3<f32>(1.0) / (vec3<f32>(1.0) + exp(-vec3<f32>(out[0], out[1], out[2])));
+    return t;
+}
+
+fn advance_n_steps(t: f32, c: f32, n: f32) -> f32 {
+    return from_stepping_space(to_stepping_space(t, c) + n, c);
+}
+
+fn calc_dt(t: f32, c: f32) -> f32 {
+    return advance_n_steps(t, c, 1.0) - t;
+}
+
+fn axis_distance(pa: f32, da: f32) -> f32 {
+    let s = select(-1.0, 1.0, da > 0.0);
+    let boundary = floor(pa + 0.5 + 0.5 * s);
+    return select((boundary - pa) * (1.0 / da), 3.4028235e38, da == 0.0);
+}
+
+fn distance_to_next_voxel(pos: vec3<f32>, dir: vec3<f32>, res: f32) -> f32 {
+    let p = (pos - vec3<f32>(0.5)) * res;
+    let t = min(axis_distance(p.x, dir.x), min(axis_distance(p.y, dir.y), axis_distance(p.z, dir.z)));
+    return max(t / res, 0.0);
+}
+
+fn advance_to_next_voxel(t: f32, c: f32, pos: vec3<f32>, dir: vec3<f32>, cascade: u32) -> f32 {
+    let res = f32(NERF_GRID_SIZE >> cascade);
+    let t_target = t + distance_to_next_voxel(pos, dir, res);
+    let n = to_stepping_space(t, c);
+    let n_target = to_stepping_space(t_target, c);
+    return from_stepping_space(n + ceil(max(n_target - n, 0.5)), c);
+}
+
+fn in_render_box(x: vec3<f32>) -> bool {
+    let l = field.render_to_local * x;
+    return all(l >= field.render_min.xyz) && all(l <= field.render_max.xyz);
+}
+
+// Entry and exit distances of a ray through the render box (slab test); x > y when it misses.
+fn ray_box_enter(origin: vec3<f32>, dir: vec3<f32>) -> vec2<f32> {
+    let lo = field.render_min.xyz;
+    let hi = field.render_max.xyz;
+    let inv = vec3<f32>(1.0) / dir;
+    let a = (lo - origin) * inv;
+    let b = (hi - origin) * inv;
+    let parallel = dir == vec3<f32>(0.0);
+    let outside = (origin < lo) | (origin > hi);
+    let near = select(min(a, b), vec3<f32>(-3.4028235e38), parallel);
+    let far = select(max(a, b), vec3<f32>(3.4028235e38), parallel);
+    let t_min = max(near.x, max(near.y, near.z));
+    let t_max = min(far.x, min(far.y, far.z));
+    let miss = any(parallel & outside) || t_min > t_max;
+    return select(vec2<f32>(t_min, t_max), vec2<f32>(1.0, 0.0), miss);
+}
+
+// The first t' ≥ t in an occupied cell, or a negative value once the ray leaves
+// the render box or reaches t_limit.
+fn skip_empty_space(t_in: f32, origin: vec3<f32>, dir: vec3<f32>, t_limit: f32) -> f32 {
+    var t = t_in;
+    var result = -1.0;
+    let c = field.march.z;
+    for (var i = 0u; i < MAX_SKIP_ITERATIONS; i++) {
+        let x = origin + dir * t;
+        if (t >= min(t_limit, MAX_DEPTH) || !in_render_box(x)) {
+            break;
+        }
+        var cascade = mip_from_pos(x);
+        if (is_occupied(x, cascade)) {
+            result = t;
+            break;
+        }
+        while (cascade < field.flags.y && !is_occupied(x, cascade + 1u)) {
+            cascade += 1u;
+        }
+        t = advance_to_next_voxel(t, c, x, dir, cascade);
+    }
+    return result;
+}
+
+// Marches a unit-cube ray (dir normalised, t_max in unit-cube lengths):
+// returns (premultiplied rgb, coverage), with instant-ngp's colour /= alpha at termination.
+fn march_ray_unit(origin: vec3<f32>, dir: vec3<f32>, t_max: f32) -> vec4<f32> {
+    let local_origin = field.render_to_local * origin;
+    let local_dir = field.render_to_local * dir;
+    let enter = ray_box_enter(local_origin, local_dir);
+    var t = max(enter.x, 0.0) + RAY_START_EPSILON;
+    var rgb = vec3<f32>(0.0);
+    var alpha = 0.0;
+    var terminated = false;
+    if (enter.x <= enter.y && in_render_box(origin + dir * t)) {
+        let c = field.march.z;
+        t = advance_n_steps(t, c, SAMPLE_OFFSET_STEPS);
+        var samples = 0u;
+        let max_samples = u32(field.march.y);
+        loop {
+            let t_sample = skip_empty_space(t, origin, dir, t_max);
+            if (t_sample < 0.0 || samples >= max_samples) {
+                break;
+            }
+            let x = origin + dir * t_sample;
+            let dt = calc_dt(t_sample, c);
+            let dens = density_outputs(x);
+            let sigma = density_activation(dens[0].x);
+            t = t_sample + dt;
+            let sample_alpha = 1.0 - exp(-sigma * dt);
+            let weight = sample_alpha * (1.0 - alpha);
+            if (weight >= COLOR_SKIP_WEIGHT) {
+                rgb += colour(dens, dir) * weight;
+            }
+            alpha += weight;
+            samples += 1u;
+            if (alpha > 1.0 - field.march.x) {
+                terminated = true;
+                break;
+            }
+        }
+    }
+    // instant-ngp's normalisation at termination: colour /= alpha, alpha = 1.
+    return select(vec4<f32>(rgb, alpha), vec4<f32>(rgb / alpha, 1.0), terminated);
 }

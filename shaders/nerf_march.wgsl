@@ -28,7 +28,31 @@ fn vertex(@builtin(vertex_index) index: u32) -> @builtin(position) vec4<f32> {
     return vec4<f32>(uv * 2.0 - 1.0, 0.0, 1.0);
 }
 
+// Distance along the normalised world ray to the opaque mesh at this pixel
+// (infinite where the depth buffer holds the far plane).
+fn opaque_distance(pixel: vec2<i32>, dir_view: vec3<f32>) -> f32 {
+#ifdef MULTISAMPLED_DEPTH
+    let depth = textureLoad(depth_texture, pixel, 0);
+#else
+    let depth = textureLoad(depth_texture, pixel, 0);
+#endif
+    let v = view.view_from_clip * vec4<f32>(0.0, 0.0, max(depth, 1e-30), 1.0);
+    let z = -v.z / v.w;
+    // dir_view has z = −1, so the hit is dir_view · z; its length along the unit ray
+    // (the far plane, depth 0, is infinitely far).
+    return select(z * length(dir_view), 3.4028235e38, depth <= 0.0);
+}
+
 @fragment
 fn fragment(@builtin(position) position: vec4<f32>) -> @location(0) vec4<f32> {
-    return vec4<f32>(0.0);
+    let pixel = position.xy - view.viewport.xy;
+    let k = view.intrinsics;
+    let dir_view = vec3<f32>((pixel.x - k.z) / k.x, -(pixel.y - k.w) / k.y, -1.0);
+    let dir_world = normalize((view.world_from_view * vec4<f32>(dir_view, 0.0)).xyz);
+    let t_world = opaque_distance(vec2<i32>(position.xy), dir_view);
+
+    let origin = (field.unit_from_world * vec4<f32>(view.camera_position.xyz, 1.0)).xyz;
+    let unit_vector = (field.unit_from_world * vec4<f32>(dir_world, 0.0)).xyz;
+    let length_scale = max(length(unit_vector), 1e-30);
+    return march_ray_unit(origin, unit_vector / length_scale, t_world * length_scale);
 }

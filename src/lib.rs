@@ -43,10 +43,11 @@ pub mod prelude {
     pub use crate::RadiancePlugin;
     pub use crate::splat::asset::{AxisConvention, GaussianSplats};
     pub use crate::splat::component::{GaussianSplat3d, SplatSettings};
+    pub use crate::nerf::{RadianceField, RadianceField3d, RadianceFieldSettings};
     pub use crate::splat::loader::{LodSelection, SplatLoaderSettings, SplatLodTree};
 }
 
-/// Adds splat assets, their loader and their renderer. Add it once.
+/// Adds splat and radiance-field assets, their loaders and their renderers. Add it once.
 pub struct RadiancePlugin;
 
 impl Plugin for RadiancePlugin {
@@ -54,6 +55,6 @@ impl Plugin for RadiancePlugin {
         app.init_asset::<splat::asset::GaussianSplats>()
             .init_asset::<splat::loader::SplatLodTree>()
             .register_asset_loader(splat::loader::GaussianSplatLoader)
-            .add_plugins(splat::render::SplatRenderPlugin);
+            .add_plugins((splat::render::SplatRenderPlugin, nerf::RadianceFieldPlugin));
     }
 }

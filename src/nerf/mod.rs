@@ -30,6 +30,7 @@ pub mod loader;
 pub mod mlp;
 pub mod occupancy;
 pub mod reference;
+pub mod render;
 pub mod snapshot;
 #[doc(hidden)]
 pub mod testing;
@@ -41,13 +42,14 @@ pub use loader::{RadianceFieldLoader, RadianceFieldLoaderSettings, load_radiance
 pub use reference::{MarchSettings, RayResult, march_ray, render_field_reference};
 pub use snapshot::NerfLoadError;
 
-/// Registers the [`RadianceField`] asset and its loader (`.ingp`, `.msgpack`).
+/// Registers the [`RadianceField`] asset, its loader (`.ingp`, `.msgpack`) and its GPU renderer.
 pub struct RadianceFieldPlugin;
 
 impl Plugin for RadianceFieldPlugin {
     fn build(&self, app: &mut App) {
         app.init_asset::<RadianceField>()
-            .register_asset_loader(RadianceFieldLoader);
+            .register_asset_loader(RadianceFieldLoader)
+            .add_plugins(render::NerfRenderPlugin);
     }
 }
 
@@ -74,8 +76,6 @@ pub struct RadianceFieldSettings {
     pub min_transmittance: f32,
     /// Most network evaluations per ray (a cost cap). Default 16384.
     pub max_samples: u32,
-    /// Resolution of the field's render target relative to the view (1 = full).
-    pub render_scale: f32,
 }
 
 impl Default for RadianceFieldSettings {
@@ -84,7 +84,6 @@ impl Default for RadianceFieldSettings {
         Self {
             min_transmittance: march.min_transmittance,
             max_samples: march.max_samples,
-            render_scale: 1.0,
         }
     }
 }

@@ -1,0 +1,123 @@
+//! A trained radiance field (instant-ngp snapshot) beside meshes, with an orbit
+//! camera.
+//!
+//! ```text
+//! cargo run --release --example nerf [-- FILE.ingp|FILE.msgpack] [--screenshot PATH]
+//! ```
+//!
+//! Without FILE it shows the shipped `assets/lego_ngp_small/lego.ingp`
+//! (derived from the NeRF synthetic dataset, Mildenhall et al. 2020, lego
+//! scene). The field's local frame is the frame of the `transforms.json` it was
+//! trained from; NeRF-synthetic scenes are +Z up, so the entity is turned
+//! −90° about X to stand upright in Bevy. Left-drag orbits, the wheel zooms.
+//! Software adapters are slow (seconds per frame); a GPU renders it in real time.
+
+use std::path::PathBuf;
+
+use bevy::input::mouse::{AccumulatedMouseMotion, AccumulatedMouseScroll};
+use bevy::prelude::*;
+use bevy::render::view::screenshot::{Screenshot, save_to_disk};
+use bevy_radiance::nerf::{RadianceField3d, load_radiance_field_file};
+use bevy_radiance::nerf::RadianceField;
+use bevy_radiance::prelude::*;
+
+#[derive(Resource)]
+struct Options {
+    file: Option<PathBuf>,
+    screenshot: Option<PathBuf>,
+}
+
+#[derive(Component)]
+struct Orbit {
+    distance: f32,
+    yaw: f32,
+    pitch: f32,
+}
+
+fn main() {
+    let mut file = None;
+    let mut screenshot = None;
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--screenshot" => screenshot = args.next().map(PathBuf::from),
+            _ => file = Some(PathBuf::from(arg)),
+        }
+    }
+    App::new()
+        .add_plugins((DefaultPlugins, RadiancePlugin))
+        .insert_resource(Options { file, screenshot })
+        .insert_resource(ClearColor(Color::srgb(0.05, 0.06, 0.08)))
+        .add_systems(Startup, setup)
+        .add_systems(Update, (orbit_camera, take_screenshot))
+        .run();
+}
+
+fn setup(
+    mut commands: Commands,
+    options: Res<Options>,
+    assets: Res<AssetServer>,
+    mut fields: ResMut<Assets<RadianceField>>,
+    mut meshes: ResMut<Assets<Mesh>>,
+    mut materials: ResMut<Assets<StandardMaterial>>,
+) {
+    let handle = match &options.file {
+        Some(path) => match load_radiance_field_file(path) {
+            Ok(field) => fields.add(field),
+            Err(e) => {
+                error!("{e}");
+                std::process::exit(1);
+            }
+        },
+        None => assets.load("lego_ngp_small/lego.ingp"),
+    };
+    commands.spawn((
+        RadianceField3d(handle),
+        Transform::from_rotation(Quat::from_rotation_x(-std::f32::consts::FRAC_PI_2)),
+    ));
+    commands.spawn((
+        Mesh3d(meshes.add(Plane3d::default().mesh().size(6.0, 6.0))),
+        MeshMaterial3d(materials.add(Color::srgb(0.35, 0.37, 0.4))),
+        Transform::from_xyz(0.0, -0.36, 0.0),
+    ));
+    commands.spawn((
+        Mesh3d(meshes.add(Cuboid::new(0.5, 0.5, 0.5))),
+        MeshMaterial3d(materials.add(Color::srgb(0.2, 0.45, 0.85))),
+        Transform::from_xyz(1.4, -0.11, 0.3),
+    ));
+    commands.spawn((
+        DirectionalLight { illuminance: 8_000.0, shadow_maps_enabled: true, ..default() },
+        Transform::from_xyz(3.0, 6.0, 2.0).looking_at(Vec3::ZERO, Vec3::Y),
+    ));
+    commands.spawn((Camera3d::default(), Orbit { distance: 4.0, yaw: 0.5, pitch: -0.35 }));
+}
+
+fn orbit_camera(
+    mut cameras: Query<(&mut Orbit, &mut Transform)>,
+    buttons: Res<ButtonInput<MouseButton>>,
+    motion: Res<AccumulatedMouseMotion>,
+    scroll: Res<AccumulatedMouseScroll>,
+) {
+    for (mut orbit, mut transform) in &mut cameras {
+        if buttons.pressed(MouseButton::Left) {
+            orbit.yaw -= motion.delta.x * 0.005;
+            orbit.pitch = (orbit.pitch - motion.delta.y * 0.005).clamp(-1.5, 1.5);
+        }
+        orbit.distance = (orbit.distance * (1.0 - scroll.delta.y * 0.1)).clamp(0.3, 50.0);
+        let rotation = Quat::from_euler(EulerRot::YXZ, orbit.yaw, orbit.pitch, 0.0);
+        *transform = Transform::from_translation(rotation * Vec3::Z * orbit.distance).looking_at(Vec3::ZERO, Vec3::Y);
+    }
+}
+
+fn take_screenshot(mut commands: Commands, options: Res<Options>, mut frame: Local<u32>, mut exit: MessageWriter<AppExit>) {
+    let Some(path) = &options.screenshot else {
+        return;
+    };
+    *frame += 1;
+    if *frame == 20 {
+        commands.spawn(Screenshot::primary_window()).observe(save_to_disk(path.clone()));
+    }
+    if *frame == 30 {
+        exit.write(AppExit::Success);
+    }
+}
