@@ -3,6 +3,8 @@
 //! 40 and 80 of the NeRF-synthetic lego test set and compared with the
 //! ground-truth photographs, plus loading through Bevy's asset server.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -30,53 +32,6 @@ const VIEWS: [(usize, f64); 3] = [(0, 31.86), (40, 32.02), (80, 28.89)];
 const TOLERANCE_DB: f64 = 0.5;
 
 /// Decodes a PNG into 8-bit RGBA.
-fn read_png_rgba(path: &Path) -> (u32, u32, Vec<u8>) {
-    let file = std::io::BufReader::new(std::fs::File::open(path).unwrap_or_else(|e| panic!("{}: {e}", path.display())));
-    let mut decoder = png::Decoder::new(file);
-    decoder.set_transformations(png::Transformations::EXPAND | png::Transformations::STRIP_16);
-    let mut reader = decoder.read_info().expect("PNG header");
-    let mut buf = vec![0; reader.output_buffer_size().expect("PNG size")];
-    let info = reader.next_frame(&mut buf).expect("PNG data");
-    let (w, h) = (info.width, info.height);
-    let rgba = match info.color_type {
-        png::ColorType::Rgba => buf[..(w * h * 4) as usize].to_vec(),
-        png::ColorType::Rgb => buf[..(w * h * 3) as usize].chunks(3).flat_map(|c| [c[0], c[1], c[2], 255]).collect(),
-        other => panic!("unexpected PNG colour type {other:?}"),
-    };
-    (w, h, rgba)
-}
-
-/// The photograph composited on white (`rgb·a + (1 − a)`) and box-averaged to `size`.
-fn ground_truth(path: &Path, size: u32) -> Vec<Vec3> {
-    let (w, h, rgba) = read_png_rgba(path);
-    assert_eq!(w % size, 0);
-    assert_eq!(w, h);
-    let f = w / size;
-    let mut out = vec![Vec3::ZERO; (size * size) as usize];
-    for y in 0..h {
-        for x in 0..w {
-            let p = &rgba[((y * w + x) * 4) as usize..][..4];
-            let a = p[3] as f32 / 255.0;
-            let rgb = Vec3::new(p[0] as f32, p[1] as f32, p[2] as f32) / 255.0 * a + Vec3::splat(1.0 - a);
-            out[((y / f) * size + x / f) as usize] += rgb / (f * f) as f32;
-        }
-    }
-    out
-}
-
-fn psnr(a: &[Vec3], b: &[Vec3]) -> f64 {
-    let mse: f64 = a
-        .iter()
-        .zip(b)
-        .map(|(p, q)| {
-            let d = p.clamp(Vec3::ZERO, Vec3::ONE) - q.clamp(Vec3::ZERO, Vec3::ONE);
-            (d.x as f64).powi(2) + (d.y as f64).powi(2) + (d.z as f64).powi(2)
-        })
-        .sum::<f64>()
-        / (a.len() * 3) as f64;
-    10.0 * (1.0 / mse).log10()
-}
-
 #[test]
 fn lego_small_matches_test_photographs() {
     let field = load_radiance_field_file(&manifest("assets/lego_ngp_small/lego.ingp")).unwrap();
@@ -108,8 +63,8 @@ fn lego_small_matches_test_photographs() {
         let seconds = start.elapsed().as_secs_f64();
         total += seconds;
         let rendered: Vec<Vec3> = image.pixels.iter().map(|p| p.truncate()).collect();
-        let truth = ground_truth(&manifest(&format!("tests/data/lego_test/r_{view_index}.png")), SIZE);
-        let value = psnr(&rendered, &truth);
+        let truth = common::ground_truth(&manifest(&format!("tests/data/lego_test/r_{view_index}.png")), SIZE);
+        let value = common::psnr_vec3(&rendered, &truth);
         let line = format!("view {view_index}: PSNR {value:.3} dB at {SIZE}×{SIZE} (README {readme_psnr:.2}), {seconds:.2} s");
         println!("{line}");
         report.push((view_index, value, readme_psnr, line));

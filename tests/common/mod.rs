@@ -1,6 +1,8 @@
 //! Helpers shared by the integration tests.
 #![allow(dead_code, reason = "each test binary uses a different subset")]
 
+use std::path::Path;
+
 use bevy::math::{Quat, Vec3};
 use bevy_radiance::camera::CameraIntrinsics;
 use bevy_radiance::headless::{HeadlessCamera, HeadlessRenderer, HeadlessSettings, RgbaImage};
@@ -107,3 +109,53 @@ pub fn compare(gpu: &RgbaImage, cpu: &ReferenceImage, name: &str) -> (f64, u8) {
     save_for_inspection(&cpu, &format!("{name}_cpu.png"));
     (psnr(&gpu.data, &cpu.data), max_error(&gpu.data, &cpu.data))
 }
+
+/// Decodes a PNG into 8-bit RGBA.
+pub fn read_png_rgba(path: &Path) -> (u32, u32, Vec<u8>) {
+    let file = std::io::BufReader::new(std::fs::File::open(path).unwrap_or_else(|e| panic!("{}: {e}", path.display())));
+    let mut decoder = png::Decoder::new(file);
+    decoder.set_transformations(png::Transformations::EXPAND | png::Transformations::STRIP_16);
+    let mut reader = decoder.read_info().expect("PNG header");
+    let mut buf = vec![0; reader.output_buffer_size().expect("PNG size")];
+    let info = reader.next_frame(&mut buf).expect("PNG data");
+    let (w, h) = (info.width, info.height);
+    let rgba = match info.color_type {
+        png::ColorType::Rgba => buf[..(w * h * 4) as usize].to_vec(),
+        png::ColorType::Rgb => buf[..(w * h * 3) as usize].chunks(3).flat_map(|c| [c[0], c[1], c[2], 255]).collect(),
+        other => panic!("unexpected PNG colour type {other:?}"),
+    };
+    (w, h, rgba)
+}
+
+/// A photograph composited on white (`rgb·a + (1 − a)`) and box-averaged to `size`.
+pub fn ground_truth(path: &Path, size: u32) -> Vec<Vec3> {
+    let (w, h, rgba) = read_png_rgba(path);
+    assert_eq!(w % size, 0);
+    assert_eq!(w, h);
+    let f = w / size;
+    let mut out = vec![Vec3::ZERO; (size * size) as usize];
+    for y in 0..h {
+        for x in 0..w {
+            let p = &rgba[((y * w + x) * 4) as usize..][..4];
+            let a = p[3] as f32 / 255.0;
+            let rgb = Vec3::new(p[0] as f32, p[1] as f32, p[2] as f32) / 255.0 * a + Vec3::splat(1.0 - a);
+            out[((y / f) * size + x / f) as usize] += rgb / (f * f) as f32;
+        }
+    }
+    out
+}
+
+/// PSNR (dB) of linear RGB images in [0, 1] (values clamped).
+pub fn psnr_vec3(a: &[Vec3], b: &[Vec3]) -> f64 {
+    let mse: f64 = a
+        .iter()
+        .zip(b)
+        .map(|(p, q)| {
+            let d = p.clamp(Vec3::ZERO, Vec3::ONE) - q.clamp(Vec3::ZERO, Vec3::ONE);
+            (d.x as f64).powi(2) + (d.y as f64).powi(2) + (d.z as f64).powi(2)
+        })
+        .sum::<f64>()
+        / (a.len() * 3) as f64;
+    10.0 * (1.0 / mse).log10()
+}
+
