@@ -4,7 +4,9 @@
 //! cargo run --release --example bench -- [FILE] [--frames N] [--size WxH]
 //! ```
 //!
-//! Renders N frames (default 30) at 1280×720 from a camera orbiting the capture,
+//! FILE is a splat file (default: the shipped biker capture) or a radiance
+//! field (`.ingp`/`.msgpack`, placed upright as in the `nerf` example).
+//! Renders N frames (default 30) at 1280×720 from a camera orbiting the scene,
 //! each frame submitted and waited for, and prints the adapter, the median and
 //! mean milliseconds per frame and, where the adapter supports timestamp
 //! queries, the GPU time of each splat pass (preprocess, sort, raster, composite).
@@ -16,6 +18,7 @@ use bevy::diagnostic::DiagnosticsStore;
 use bevy::prelude::*;
 use bevy_radiance::camera::CameraIntrinsics;
 use bevy_radiance::headless::{HeadlessCamera, HeadlessRenderer, HeadlessSettings};
+use bevy_radiance::nerf::{RadianceField, RadianceField3d, load_radiance_field_file};
 use bevy_radiance::splat::loader::{SplatLoaderSettings, load_splat_file};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -34,11 +37,23 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             other => file = PathBuf::from(other),
         }
     }
-    let splats = load_splat_file(&file, &SplatLoaderSettings::default())?;
-    let count = splats.len();
-    let center = splats.positions.iter().copied().sum::<Vec3>() / count.max(1) as f32;
     let mut renderer = HeadlessRenderer::new(HeadlessSettings { diagnostics: true, ..Default::default() })?;
-    renderer.spawn_splats(splats, Transform::IDENTITY);
+    let extension = file.extension().and_then(|e| e.to_str()).unwrap_or("");
+    let (center, what) = if extension == "ingp" || extension == "msgpack" {
+        let field = load_radiance_field_file(&file)?;
+        let handle = renderer.world_mut().resource_mut::<Assets<RadianceField>>().add(field);
+        renderer.world_mut().spawn((
+            RadianceField3d(handle),
+            Transform::from_rotation(Quat::from_rotation_x(-std::f32::consts::FRAC_PI_2)),
+        ));
+        (Vec3::ZERO, "radiance field".to_string())
+    } else {
+        let splats = load_splat_file(&file, &SplatLoaderSettings::default())?;
+        let count = splats.len();
+        let center = splats.positions.iter().copied().sum::<Vec3>() / count.max(1) as f32;
+        renderer.spawn_splats(splats, Transform::IDENTITY);
+        (center, format!("{count} splats"))
+    };
     let intrinsics = CameraIntrinsics::from_horizontal_fov(width, height, 1.2);
     let orbit = |i: usize| {
         let angle = i as f32 * 0.05;
@@ -62,7 +77,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let median = times[times.len() / 2];
     let mean = times.iter().sum::<f64>() / times.len() as f64;
     println!("adapter: {}", renderer.adapter_name());
-    println!("scene: {} ({count} splats), {width}x{height}, {frames} frames", file.display());
+    println!("scene: {} ({what}), {width}x{height}, {frames} frames", file.display());
     println!("frame (CPU + GPU, submit to idle): median {median:.2} ms, mean {mean:.2} ms");
     let store = renderer.world_mut().resource::<DiagnosticsStore>();
     let mut passes: Vec<(String, f64)> = store
