@@ -191,14 +191,7 @@ pub fn decode_compressed_ply(ply: &PlyFile<'_>) -> Result<GaussianSplats, SplatL
     let k = sh_coefficient_count(degree);
     let per_channel = k - 1;
 
-    let mut splats = GaussianSplats {
-        positions: Vec::with_capacity(n),
-        rotations: Vec::with_capacity(n),
-        scales: Vec::with_capacity(n),
-        opacities: Vec::with_capacity(n),
-        sh_degree: degree,
-        sh: Vec::with_capacity(n.saturating_mul(k)),
-    };
+    let mut splats = GaussianSplats::with_capacity(n, degree);
 
     let groups = chunks
         .chunks_exact(chunk_width)

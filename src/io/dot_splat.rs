@@ -44,14 +44,7 @@ pub fn parse_dot_splat(bytes: &[u8]) -> Result<GaussianSplats, DotSplatError> {
         return Err(DotSplatError::LengthNotMultipleOf32 { len: bytes.len() });
     }
     let n = bytes.len() / DOT_SPLAT_RECORD_BYTES;
-    let mut splats = GaussianSplats {
-        positions: Vec::with_capacity(n),
-        rotations: Vec::with_capacity(n),
-        scales: Vec::with_capacity(n),
-        opacities: Vec::with_capacity(n),
-        sh_degree: 0,
-        sh: Vec::with_capacity(n),
-    };
+    let mut splats = GaussianSplats::with_capacity(n, 0);
     let dc = |c: u8| (f32::from(c) / 255.0 - 0.5) / SH_C0;
     let rot = |b: u8| (f32::from(b) - 128.0) / 128.0;
     for record in bytes.chunks_exact(DOT_SPLAT_RECORD_BYTES) {

@@ -96,14 +96,7 @@ pub fn decode_gaussian_ply(ply: &PlyFile<'_>) -> Result<GaussianSplats, SplatLoa
     let n = vertex.len();
     // Every row was checked to be present in the body (at least one byte per
     // value in binary, two per value in ASCII), so these sizes are backed by input.
-    let mut splats = GaussianSplats {
-        positions: Vec::with_capacity(n),
-        rotations: Vec::with_capacity(n),
-        scales: Vec::with_capacity(n),
-        opacities: Vec::with_capacity(n),
-        sh_degree: degree,
-        sh: Vec::with_capacity(n.saturating_mul(k)),
-    };
+    let mut splats = GaussianSplats::with_capacity(n, degree);
     vertex.visit_f32_rows(&names, |row| {
         let Some((base, rest)) = row.split_first_chunk::<14>() else {
             return;

@@ -52,7 +52,7 @@ use bevy::math::{Quat, Vec3};
 use image_webp::WebPDecoder;
 use serde_json::{Map, Value};
 
-use crate::splat::asset::{GaussianSplats, SplatDataError, sh_coefficient_count};
+use crate::splat::asset::{GaussianSplats, SplatDataError};
 
 /// The most splats one SOG scene (or one LOD level) may hold.
 pub const MAX_SOG_SPLATS: usize = 1 << 26;
@@ -1149,17 +1149,9 @@ pub(crate) fn decode_sog_ranges<'a>(
         _ => (0, Vec::new(), 0),
     };
     let labels = meta.sh_n.as_ref().map(|_| &planes[5]);
-    let k = sh_coefficient_count(degree);
     let entries = palette.len().checked_div(rest).unwrap_or(0);
 
-    let mut out = GaussianSplats {
-        positions: Vec::with_capacity(selected),
-        rotations: Vec::with_capacity(selected),
-        scales: Vec::with_capacity(selected),
-        opacities: Vec::with_capacity(selected),
-        sh_degree: degree,
-        sh: Vec::with_capacity(selected * k),
-    };
+    let mut out = GaussianSplats::with_capacity(selected, degree);
     let scale_dq = Dequant {
         attribute: "scales",
         q: &meta.scales,

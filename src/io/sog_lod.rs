@@ -412,14 +412,7 @@ fn concat_splats(mut parts: Vec<GaussianSplats>) -> GaussianSplats {
     let degree = parts.iter().map(|p| p.sh_degree).max().unwrap_or(0);
     let k = sh_coefficient_count(degree);
     let n: usize = parts.iter().map(GaussianSplats::len).sum();
-    let mut out = GaussianSplats {
-        positions: Vec::with_capacity(n),
-        rotations: Vec::with_capacity(n),
-        scales: Vec::with_capacity(n),
-        opacities: Vec::with_capacity(n),
-        sh_degree: degree,
-        sh: Vec::with_capacity(n * k),
-    };
+    let mut out = GaussianSplats::with_capacity(n, degree);
     for part in parts {
         out.positions.extend_from_slice(&part.positions);
         out.rotations.extend_from_slice(&part.rotations);

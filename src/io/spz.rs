@@ -628,14 +628,7 @@ fn decode(header: &Header, streams: &[&[u8]; 6]) -> Result<SpzFile, SpzError> {
     let degree = header.sh_degree.min(MAX_SH_DEGREE);
     let k = sh_coefficient_count(degree);
     let file_sh = layout.per_point[5] as usize;
-    let mut splats = GaussianSplats {
-        positions: Vec::with_capacity(n),
-        rotations: Vec::with_capacity(n),
-        scales: Vec::with_capacity(n),
-        opacities: Vec::with_capacity(n),
-        sh_degree: degree,
-        sh: Vec::with_capacity(n.saturating_mul(k)),
-    };
+    let mut splats = GaussianSplats::with_capacity(n, degree);
 
     if header.version == 1 {
         let h = |a: u8, b: u8| half::f16::from_le_bytes([a, b]).to_f32();

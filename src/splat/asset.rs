@@ -70,6 +70,21 @@ pub enum SplatDataError {
 }
 
 impl GaussianSplats {
+    /// An empty scene of SH degree `sh_degree` with room for `n` splats.
+    ///
+    /// Callers size `n` from data already present in memory (never from an
+    /// unchecked file header).
+    pub fn with_capacity(n: usize, sh_degree: u8) -> Self {
+        Self {
+            positions: Vec::with_capacity(n),
+            rotations: Vec::with_capacity(n),
+            scales: Vec::with_capacity(n),
+            opacities: Vec::with_capacity(n),
+            sh_degree,
+            sh: Vec::with_capacity(n.saturating_mul(sh_coefficient_count(sh_degree))),
+        }
+    }
+
     /// Number of splats.
     pub fn len(&self) -> usize {
         self.positions.len()
