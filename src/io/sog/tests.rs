@@ -1,4 +1,5 @@
 use super::*;
+use crate::splat::asset::sh_coefficient_count;
 use image_webp::{ColorType, WebPEncoder};
 use std::io::Write;
 
