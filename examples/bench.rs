@@ -1,7 +1,7 @@
 //! Frame-time benchmark of the splat renderer on the shipped capture.
 //!
 //! ```text
-//! cargo run --release --example bench -- [FILE] [--frames N] [--size WxH]
+//! cargo run --release --example bench -- [FILE] [--frames N] [--size WxH] [--render-scale S]
 //! ```
 //!
 //! FILE is a splat file (default: the shipped biker capture) or a radiance
@@ -10,6 +10,10 @@
 //! each frame submitted and waited for, and prints the adapter, the median and
 //! mean milliseconds per frame and, where the adapter supports timestamp
 //! queries, the GPU time of each splat pass (preprocess, sort, raster, composite).
+//! For a field, `--render-scale` sets the camera's
+//! [`RadianceFieldCamera::render_scale`], and the bench also reports network
+//! samples per second: the samples of the first frame are counted by the CPU
+//! reference marcher (same step schedule) on every 4th layer pixel in x and y.
 
 use std::path::PathBuf;
 use std::time::Instant;
@@ -18,13 +22,18 @@ use bevy::diagnostic::DiagnosticsStore;
 use bevy::prelude::*;
 use bevy_radiance::camera::CameraIntrinsics;
 use bevy_radiance::headless::{HeadlessCamera, HeadlessRenderer, HeadlessSettings};
-use bevy_radiance::nerf::{RadianceField, RadianceField3d, load_radiance_field_file};
+use bevy_radiance::camera::DEFAULT_NEAR;
+use bevy_radiance::nerf::reference::pixel_ray;
+use bevy_radiance::nerf::{
+    MarchSettings, RadianceField, RadianceField3d, RadianceFieldCamera, field_layer_size, load_radiance_field_file, march_ray,
+};
 use bevy_radiance::splat::loader::{SplatLoaderSettings, load_splat_file};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut file = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/assets/biker.compressed.ply"));
     let mut frames = 30usize;
     let (mut width, mut height) = (1280u32, 720u32);
+    let mut render_scale = 1.0f32;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         match arg.as_str() {
@@ -34,19 +43,20 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 let (w, h) = s.split_once('x').ok_or("--size needs WxH")?;
                 (width, height) = (w.parse()?, h.parse()?);
             }
+            "--render-scale" => render_scale = args.next().ok_or("--render-scale needs a value")?.parse()?,
             other => file = PathBuf::from(other),
         }
     }
     let mut renderer = HeadlessRenderer::new(HeadlessSettings { diagnostics: true, ..Default::default() })?;
     let extension = file.extension().and_then(|e| e.to_str()).unwrap_or("");
+    let mut field_for_count = None;
     let (center, what) = if extension == "ingp" || extension == "msgpack" {
         let field = load_radiance_field_file(&file)?;
-        let handle = renderer.world_mut().resource_mut::<Assets<RadianceField>>().add(field);
-        renderer.world_mut().spawn((
-            RadianceField3d(handle),
-            Transform::from_rotation(Quat::from_rotation_x(-std::f32::consts::FRAC_PI_2)),
-        ));
-        (Vec3::ZERO, "radiance field".to_string())
+        let handle = renderer.world_mut().resource_mut::<Assets<RadianceField>>().add(field.clone());
+        let placement = Transform::from_rotation(Quat::from_rotation_x(-std::f32::consts::FRAC_PI_2));
+        renderer.world_mut().spawn((RadianceField3d(handle), placement));
+        field_for_count = Some((field, placement.to_matrix()));
+        (Vec3::ZERO, format!("radiance field, render scale {render_scale}"))
     } else {
         let splats = load_splat_file(&file, &SplatLoaderSettings::default())?;
         let count = splats.len();
@@ -62,6 +72,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             .to_matrix()
     };
     let view = renderer.spawn_view(&HeadlessCamera::new(intrinsics, orbit(0)))?;
+    renderer.world_mut().entity_mut(view.camera).insert(RadianceFieldCamera { render_scale });
     // Warm-up: target and buffers are created during the first frames.
     for _ in 0..3 {
         renderer.update();
@@ -79,6 +90,30 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("adapter: {}", renderer.adapter_name());
     println!("scene: {} ({what}), {width}x{height}, {frames} frames", file.display());
     println!("frame (CPU + GPU, submit to idle): median {median:.2} ms, mean {mean:.2} ms");
+    if let Some((field, world_from_local)) = &field_for_count {
+        let full = intrinsics.splat_view(orbit(0), DEFAULT_NEAR);
+        let layer = field_layer_size(UVec2::new(width, height), render_scale);
+        let layer_view = bevy_radiance::splat::projection::SplatView { size: layer.as_vec2(), ..full };
+        let local_from_world = world_from_local.inverse();
+        let settings = MarchSettings::default();
+        let (mut samples, mut rays) = (0u64, 0u64);
+        for y in (0..layer.y).step_by(4) {
+            for x in (0..layer.x).step_by(4) {
+                let (origin, dir) = pixel_ray(&layer_view, &local_from_world, x, y);
+                samples += u64::from(march_ray(field, origin, dir, f32::INFINITY, &settings).samples);
+                rays += 1;
+            }
+        }
+        let per_frame = samples as f64 * (layer.x as f64 * layer.y as f64) / rays.max(1) as f64;
+        println!(
+            "field layer {}x{}: ~{:.1} M samples/frame ({:.0} per ray), ~{:.2} M samples/s",
+            layer.x,
+            layer.y,
+            per_frame / 1e6,
+            samples as f64 / rays.max(1) as f64,
+            per_frame / median * 1e3 / 1e6
+        );
+    }
     let store = renderer.world_mut().resource::<DiagnosticsStore>();
     let mut passes: Vec<(String, f64)> = store
         .iter()

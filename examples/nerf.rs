@@ -2,14 +2,16 @@
 //! camera.
 //!
 //! ```text
-//! cargo run --release --example nerf [-- FILE.ingp|FILE.msgpack] [--screenshot PATH]
+//! cargo run --release --example nerf [-- FILE.ingp|FILE.msgpack] [--render-scale S] [--screenshot PATH]
 //! ```
 //!
 //! Without FILE it shows the shipped `assets/lego_ngp_small/lego.ingp`
 //! (derived from the NeRF synthetic dataset, Mildenhall et al. 2020, lego
 //! scene). The field's local frame is the frame of the `transforms.json` it was
 //! trained from; NeRF-synthetic scenes are +Z up, so the entity is turned
-//! −90° about X to stand upright in Bevy. Left-drag orbits, the wheel zooms.
+//! −90° about X to stand upright in Bevy. Left-drag orbits, the wheel zooms,
+//! `[` / `]` halve / double the field render scale (`--render-scale`, default 0.5:
+//! fields are marched at that fraction of the window resolution and upsampled).
 //! Software adapters are slow (seconds per frame); a GPU renders it in real time.
 
 use std::path::PathBuf;
@@ -24,6 +26,7 @@ use bevy_radiance::prelude::*;
 #[derive(Resource)]
 struct Options {
     file: Option<PathBuf>,
+    render_scale: f32,
     screenshot: Option<PathBuf>,
 }
 
@@ -37,19 +40,27 @@ struct Orbit {
 fn main() {
     let mut file = None;
     let mut screenshot = None;
+    let mut render_scale = 0.5;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "--screenshot" => screenshot = args.next().map(PathBuf::from),
+            "--render-scale" => match args.next().and_then(|v| v.parse().ok()) {
+                Some(v) => render_scale = v,
+                None => {
+                    eprintln!("--render-scale needs a number in (0, 1]");
+                    std::process::exit(2);
+                }
+            },
             _ => file = Some(PathBuf::from(arg)),
         }
     }
     App::new()
         .add_plugins((DefaultPlugins, RadiancePlugin))
-        .insert_resource(Options { file, screenshot })
+        .insert_resource(Options { file, render_scale, screenshot })
         .insert_resource(ClearColor(Color::srgb(0.05, 0.06, 0.08)))
         .add_systems(Startup, setup)
-        .add_systems(Update, (orbit_camera, take_screenshot))
+        .add_systems(Update, (orbit_camera, change_render_scale, take_screenshot))
         .run();
 }
 
@@ -89,7 +100,25 @@ fn setup(
         DirectionalLight { illuminance: 8_000.0, shadow_maps_enabled: true, ..default() },
         Transform::from_xyz(3.0, 6.0, 2.0).looking_at(Vec3::ZERO, Vec3::Y),
     ));
-    commands.spawn((Camera3d::default(), Orbit { distance: 4.0, yaw: 0.5, pitch: -0.35 }));
+    commands.spawn((
+        Camera3d::default(),
+        RadianceFieldCamera { render_scale: options.render_scale },
+        Orbit { distance: 4.0, yaw: 0.5, pitch: -0.35 },
+    ));
+}
+
+fn change_render_scale(keys: Res<ButtonInput<KeyCode>>, mut cameras: Query<&mut RadianceFieldCamera>) {
+    for mut camera in &mut cameras {
+        let scale = if keys.just_pressed(KeyCode::BracketLeft) {
+            camera.render_scale * 0.5
+        } else if keys.just_pressed(KeyCode::BracketRight) {
+            camera.render_scale * 2.0
+        } else {
+            continue;
+        };
+        camera.render_scale = scale.clamp(bevy_radiance::nerf::MIN_RENDER_SCALE, 1.0);
+        info!("field render scale {}", camera.render_scale);
+    }
 }
 
 fn orbit_camera(

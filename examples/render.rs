@@ -2,7 +2,7 @@
 //!
 //! ```text
 //! cargo run --release --example render -- SCENE_FILE --cameras transforms.json --out DIR \
-//!     [--frames 0,3,5] [--background R,G,B] [--check] [--overwrite]
+//!     [--frames 0,3,5] [--background R,G,B] [--render-scale S] [--check] [--overwrite]
 //! ```
 //!
 //! SCENE_FILE is a splat file (any supported format) or a radiance field
@@ -11,6 +11,8 @@
 //! the frame of the `transforms.json` it was trained from). Each selected frame is written as `DIR/frame_NNN.png`
 //! (NNN = the frame's index in the file): 8-bit RGBA, RGB composited over the
 //! background (components in 0..1, default black), A = coverage, no tonemapping.
+//! `--render-scale` (0..1, default 1) marches radiance fields at that fraction of
+//! the image resolution and upsamples them.
 //! `--check` also renders the CPU reference and prints the PSNR of each frame.
 //! Existing files are never replaced unless `--overwrite` is given.
 
@@ -20,7 +22,7 @@ use std::process::ExitCode;
 use bevy::prelude::*;
 use bevy_radiance::camera::{DEFAULT_NEAR, read_transforms};
 use bevy_radiance::headless::{HeadlessCamera, HeadlessRenderer, HeadlessSettings, RgbaImage};
-use bevy_radiance::nerf::{MarchSettings, RadianceField, RadianceField3d, load_radiance_field_file, render_field_reference};
+use bevy_radiance::nerf::{MarchSettings, RadianceField, RadianceField3d, load_radiance_field_file, render_field_reference_scaled};
 use bevy_radiance::splat::asset::{AxisConvention, GaussianSplats};
 use bevy_radiance::splat::loader::{SplatLoaderSettings, load_splat_file};
 use bevy_radiance::splat::projection::SplatParams;
@@ -32,11 +34,12 @@ struct Args {
     out: PathBuf,
     frames: Option<Vec<usize>>,
     background: Vec3,
+    render_scale: f32,
     check: bool,
     overwrite: bool,
 }
 
-const USAGE: &str = "usage: render SCENE_FILE --cameras transforms.json --out DIR [--frames 0,3,5] [--background R,G,B] [--check] [--overwrite]";
+const USAGE: &str = "usage: render SCENE_FILE --cameras transforms.json --out DIR [--frames 0,3,5] [--background R,G,B] [--render-scale S] [--check] [--overwrite]";
 
 fn parse_args() -> Result<Args, String> {
     let mut scene = None;
@@ -44,6 +47,7 @@ fn parse_args() -> Result<Args, String> {
     let mut out = None;
     let mut frames = None;
     let mut background = Vec3::ZERO;
+    let mut render_scale = 1.0;
     let mut check = false;
     let mut overwrite = false;
     let mut args = std::env::args().skip(1);
@@ -65,6 +69,13 @@ fn parse_args() -> Result<Args, String> {
                     _ => return Err(format!("--background: `{text}` is not R,G,B with components in 0..1")),
                 }
             }
+            "--render-scale" => {
+                let text = value("--render-scale")?;
+                render_scale = match text.parse::<f32>() {
+                    Ok(v) if v > 0.0 && v <= 1.0 => v,
+                    _ => return Err(format!("--render-scale: `{text}` is not a number in (0, 1]")),
+                };
+            }
             "--check" => check = true,
             "--overwrite" => overwrite = true,
             "-h" | "--help" => return Err(USAGE.to_string()),
@@ -82,6 +93,7 @@ fn parse_args() -> Result<Args, String> {
         out: out.ok_or(format!("--out is required\n{USAGE}"))?,
         frames,
         background,
+        render_scale,
         check,
         overwrite,
     })
@@ -135,6 +147,7 @@ fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
         let frame = &frames[index];
         let mut camera = HeadlessCamera::new(frame.intrinsics, frame.world_from_camera);
         camera.background = args.background;
+        camera.field_render_scale = args.render_scale;
         let image = renderer.render(&camera)?;
         image.save_png(path)?;
         if args.check {
@@ -144,7 +157,14 @@ fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
                     let items = [ReferenceItem { splats, world_from_local: Mat4::IDENTITY, params: SplatParams::default() }];
                     render_reference(&view, &items, args.background)
                 }
-                Scene::Field(field) => render_field_reference(field, &view, Mat4::IDENTITY, args.background, &MarchSettings::default()),
+                Scene::Field(field) => render_field_reference_scaled(
+                    field,
+                    &view,
+                    Mat4::IDENTITY,
+                    args.background,
+                    &MarchSettings::default(),
+                    args.render_scale,
+                ),
             };
             let reference = RgbaImage { width: reference.width, height: reference.height, data: reference.to_rgba8() };
             let (psnr, max) = compare(&image, &reference);

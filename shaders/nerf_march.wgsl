@@ -13,6 +13,9 @@ struct NerfView {
     viewport: vec4<f32>,
     // fx, fy, cx, cy relative to the viewport.
     intrinsics: vec4<f32>,
+    // xy: viewport pixels per layer pixel (the layer covers the viewport at the
+    // camera's render scale).
+    layer_ratio: vec4<f32>,
 }
 
 @group(0) @binding(0) var<uniform> view: NerfView;
@@ -45,11 +48,13 @@ fn opaque_distance(pixel: vec2<i32>, dir_view: vec3<f32>) -> f32 {
 
 @fragment
 fn fragment(@builtin(position) position: vec4<f32>) -> @location(0) vec4<f32> {
-    let pixel = position.xy - view.viewport.xy;
+    // The layer pixel's centre in viewport pixels.
+    let pixel = position.xy * view.layer_ratio.xy;
     let k = view.intrinsics;
     let dir_view = vec3<f32>((pixel.x - k.z) / k.x, -(pixel.y - k.w) / k.y, -1.0);
     let dir_world = normalize((view.world_from_view * vec4<f32>(dir_view, 0.0)).xyz);
-    let t_world = opaque_distance(vec2<i32>(position.xy), dir_view);
+    let depth_pixel = min(vec2<i32>(view.viewport.xy + pixel), vec2<i32>(view.viewport.xy + view.viewport.zw) - 1);
+    let t_world = opaque_distance(depth_pixel, dir_view);
 
     let origin = (field.unit_from_world * vec4<f32>(view.camera_position.xyz, 1.0)).xyz;
     let unit_vector = (field.unit_from_world * vec4<f32>(dir_world, 0.0)).xyz;

@@ -3,9 +3,44 @@
 // blend happens in display space, exactly as the reference renderers blend:
 //   out = splats.rgb + (1 - splats.a) * display(main.rgb)
 // and the result is converted back to the main texture's storage space.
+// The radiance-field layer uses the same pass (`UPSAMPLE`: a layer covering
+// the viewport at the field render scale).
 
 @group(0) @binding(0) var main_texture: texture_2d<f32>;
 @group(0) @binding(1) var splat_texture: texture_2d<f32>;
+
+#ifdef UPSAMPLE
+// The layer covers only the camera viewport, at a reduced resolution (the
+// radiance-field render scale); it is upsampled bilinearly, texel centres
+// aligned, edges clamped (mirrored by `nerf::reference::upsample_bilinear`).
+struct LayerRect {
+    // Viewport origin (x, y) and size (z, w) in main-texture pixels.
+    viewport: vec4<f32>,
+    // xy: layer size in pixels; zw: layer pixels per viewport pixel.
+    layer: vec4<f32>,
+}
+@group(0) @binding(2) var<uniform> rect: LayerRect;
+
+fn layer_value(p: vec2<i32>) -> vec4<f32> {
+    let local = vec2<f32>(p) + 0.5 - rect.viewport.xy;
+    if (any(local < vec2<f32>(0.0)) || any(local >= rect.viewport.zw)) {
+        return vec4<f32>(0.0);
+    }
+    let last = vec2<i32>(rect.layer.xy) - 1;
+    let q = local * rect.layer.zw - 0.5;
+    let base = floor(q);
+    let f = q - base;
+    let i0 = clamp(vec2<i32>(base), vec2<i32>(0), last);
+    let i1 = clamp(vec2<i32>(base) + 1, vec2<i32>(0), last);
+    let top = mix(textureLoad(splat_texture, i0, 0), textureLoad(splat_texture, vec2<i32>(i1.x, i0.y), 0), f.x);
+    let bottom = mix(textureLoad(splat_texture, vec2<i32>(i0.x, i1.y), 0), textureLoad(splat_texture, i1, 0), f.x);
+    return mix(top, bottom, f.y);
+}
+#else
+fn layer_value(p: vec2<i32>) -> vec4<f32> {
+    return textureLoad(splat_texture, p, 0);
+}
+#endif
 
 @vertex
 fn vertex(@builtin(vertex_index) index: u32) -> @builtin(position) vec4<f32> {
@@ -29,7 +64,7 @@ fn srgb_to_linear(c: vec3<f32>) -> vec3<f32> {
 fn fragment(@builtin(position) position: vec4<f32>) -> @location(0) vec4<f32> {
     let p = vec2<i32>(position.xy);
     let dst = textureLoad(main_texture, p, 0);
-    let splats = textureLoad(splat_texture, p, 0);
+    let splats = layer_value(p);
 #ifdef MAIN_TEXTURE_LINEAR
     let background = linear_to_srgb(dst.rgb);
 #else

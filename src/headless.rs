@@ -96,6 +96,9 @@ pub struct HeadlessCamera {
     pub msaa: u32,
     /// Render through an HDR (`Rgba16Float`) main texture.
     pub hdr: bool,
+    /// Radiance-field render scale of the camera
+    /// ([`RadianceFieldCamera`](crate::nerf::RadianceFieldCamera)); 1 = full resolution.
+    pub field_render_scale: f32,
 }
 
 impl HeadlessCamera {
@@ -107,6 +110,7 @@ impl HeadlessCamera {
             background: Vec3::ZERO,
             msaa: 1,
             hdr: false,
+            field_render_scale: 1.0,
         }
     }
 }
@@ -266,6 +270,7 @@ impl HeadlessRenderer {
             Tonemapping::None,
             DebandDither::Disabled,
             Msaa::from_samples(camera.msaa),
+            crate::nerf::RadianceFieldCamera { render_scale: camera.field_render_scale },
         ));
         if camera.hdr {
             entity.insert(bevy::camera::Hdr);

@@ -43,7 +43,7 @@ pub mod prelude {
     pub use crate::RadiancePlugin;
     pub use crate::splat::asset::{AxisConvention, GaussianSplats};
     pub use crate::splat::component::{GaussianSplat3d, SplatSettings};
-    pub use crate::nerf::{RadianceField, RadianceField3d, RadianceFieldSettings};
+    pub use crate::nerf::{RadianceField, RadianceField3d, RadianceFieldCamera, RadianceFieldSettings};
     pub use crate::splat::loader::{LodSelection, SplatLoaderSettings, SplatLodTree};
 }
 

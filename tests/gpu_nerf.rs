@@ -11,7 +11,10 @@ use bevy_radiance::camera::{CameraIntrinsics, DEFAULT_NEAR, read_transforms};
 use bevy_radiance::headless::{HeadlessCamera, HeadlessRenderer};
 use bevy_radiance::nerf::loader::{RadianceFieldLoaderSettings, decode_radiance_field};
 use bevy_radiance::nerf::testing::{TestGrid, TestSnapshotSpec, write_test_snapshot};
-use bevy_radiance::nerf::{MarchSettings, RadianceField, RadianceField3d, load_radiance_field_file, render_field_reference};
+use bevy_radiance::nerf::{
+    MarchSettings, RadianceField, RadianceField3d, RadianceFieldCamera, load_radiance_field_file, render_field_reference,
+    render_field_reference_scaled,
+};
 use common::*;
 
 fn synthetic(spec: TestSnapshotSpec) -> RadianceField {
@@ -108,6 +111,32 @@ fn meshes_hide_fields_and_fields_cover_meshes() {
     let (p, m) = (psnr(&covered.data, &expected), max_error(&covered.data, &expected));
     println!("field over cube: PSNR {p:.2} dB, max error {m}");
     assert!(p >= 40.0, "field over the cube: PSNR {p:.2} < 40 (max {m})");
+}
+
+#[test]
+fn reduced_render_scale_matches_scaled_reference() {
+    let mut r = renderer();
+    let field = synthetic(TestSnapshotSpec { seed: 11, ..Default::default() });
+    spawn_field(&mut r, field.clone(), Transform::IDENTITY);
+    // Odd sizes so the layer does not divide the viewport evenly.
+    let mut camera = look_at_camera(97, 61, Vec3::new(0.7, 0.5, 3.0), Vec3::ZERO, 0.9);
+    camera.background = Vec3::new(0.2, 0.3, 0.4);
+    let view = camera.intrinsics.splat_view(camera.world_from_camera, DEFAULT_NEAR);
+    let full = render_field_reference(&field, &view, Mat4::IDENTITY, camera.background, &MarchSettings::default());
+    for scale in [0.5, 0.37] {
+        let headless_view = r.spawn_view(&camera).unwrap();
+        r.world_mut().entity_mut(headless_view.camera).insert(RadianceFieldCamera { render_scale: scale });
+        // The render target is prepared during the first frame (see `HeadlessRenderer::render`).
+        r.update();
+        let gpu = r.read_view(&headless_view).unwrap();
+        r.despawn_view(headless_view);
+        let expected = render_field_reference_scaled(&field, &view, Mat4::IDENTITY, camera.background, &MarchSettings::default(), scale);
+        let (p, m) = compare(&gpu, &expected, &format!("nerf_scale_{scale}"));
+        let full_psnr = psnr(&gpu.data, &full.to_rgba8());
+        println!("render scale {scale}: PSNR {p:.2} dB vs scaled reference (max error {m}), {full_psnr:.2} dB vs full resolution");
+        assert_not_blank(&gpu, "scaled field");
+        assert!(p >= 40.0, "render scale {scale}: PSNR {p:.2} < 40 (max {m})");
+    }
 }
 
 #[test]

@@ -39,7 +39,7 @@ use bevy::prelude::*;
 
 pub use field::RadianceField;
 pub use loader::{RadianceFieldLoader, RadianceFieldLoaderSettings, load_radiance_field_file};
-pub use reference::{MarchSettings, RayResult, march_ray, render_field_reference};
+pub use reference::{MarchSettings, RayResult, march_ray, render_field_reference, render_field_reference_scaled};
 pub use snapshot::NerfLoadError;
 
 /// Registers the [`RadianceField`] asset, its loader (`.ingp`, `.msgpack`) and its GPU renderer.
@@ -96,4 +96,34 @@ impl RadianceFieldSettings {
             max_samples: self.max_samples,
         }
     }
+}
+
+/// Per-camera render settings of radiance fields: add to a `Camera3d` entity.
+///
+/// Fields are ray-marched into a layer of `render_scale` × the camera's
+/// viewport (see [`field_layer_size`]) and bilinearly upsampled when composited,
+/// so the march cost falls with the square of the scale. At the edges of meshes
+/// in front of a field the upsampled field can bleed by up to one layer pixel.
+#[derive(Component, Clone, Copy, Debug, PartialEq)]
+pub struct RadianceFieldCamera {
+    /// Resolution of the field layer relative to the viewport, in `(0, 1]`
+    /// (values outside are clamped to `[1/16, 1]`). Default 1: full resolution.
+    pub render_scale: f32,
+}
+
+impl Default for RadianceFieldCamera {
+    fn default() -> Self {
+        Self { render_scale: 1.0 }
+    }
+}
+
+/// Smallest render scale fields are marched at.
+pub const MIN_RENDER_SCALE: f32 = 1.0 / 16.0;
+
+/// Size of the field layer for a viewport of `viewport` physical pixels at
+/// `render_scale`: each side rounded to the nearest pixel, at least 1.
+/// NaN scales count as 1.
+pub fn field_layer_size(viewport: UVec2, render_scale: f32) -> UVec2 {
+    let scale = if render_scale.is_nan() { 1.0 } else { render_scale.clamp(MIN_RENDER_SCALE, 1.0) };
+    (viewport.as_vec2() * scale).round().as_uvec2().max(UVec2::ONE).min(viewport.max(UVec2::ONE))
 }

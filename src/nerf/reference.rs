@@ -388,5 +388,51 @@ pub fn render_field_reference(
     ReferenceImage { width, height, pixels }
 }
 
+/// [`render_field_reference`] at a reduced render scale, as the GPU does it with
+/// a [`RadianceFieldCamera`](crate::nerf::RadianceFieldCamera): march a layer of
+/// [`field_layer_size`](crate::nerf::field_layer_size) pixels (same projection,
+/// so the intrinsics scale with it), then upsample it bilinearly to the view's
+/// size with [`upsample_bilinear`]. Compositing over the background commutes
+/// with the (linear) upsampling, so the layer is composited first.
+pub fn render_field_reference_scaled(
+    field: &RadianceField,
+    view: &SplatView,
+    world_from_local: Mat4,
+    background: Vec3,
+    settings: &MarchSettings,
+    render_scale: f32,
+) -> ReferenceImage {
+    let full = view.size.as_uvec2();
+    let layer_size = crate::nerf::field_layer_size(full, render_scale);
+    let layer_view = SplatView { size: layer_size.as_vec2(), ..*view };
+    let layer = render_field_reference(field, &layer_view, world_from_local, background, settings);
+    upsample_bilinear(&layer, full)
+}
+
+/// Bilinear upsampling with texel centres aligned and edges clamped, the
+/// filter of the GPU field composite: output pixel centre `p + ½` samples the
+/// layer at `(p + ½)·layer/size − ½`.
+pub fn upsample_bilinear(layer: &ReferenceImage, size: bevy::math::UVec2) -> ReferenceImage {
+    let (lw, lh) = (layer.width.max(1), layer.height.max(1));
+    let ratio = bevy::math::Vec2::new(lw as f32 / size.x.max(1) as f32, lh as f32 / size.y.max(1) as f32);
+    let texel = |x: i64, y: i64| {
+        let (x, y) = (x.clamp(0, lw as i64 - 1) as usize, y.clamp(0, lh as i64 - 1) as usize);
+        layer.pixels.get(y * lw as usize + x).copied().unwrap_or(Vec4::ZERO)
+    };
+    let mut pixels = Vec::with_capacity(size.x as usize * size.y as usize);
+    for y in 0..size.y {
+        for x in 0..size.x {
+            let q = (bevy::math::Vec2::new(x as f32, y as f32) + 0.5) * ratio - 0.5;
+            let base = q.floor();
+            let f = q - base;
+            let (x0, y0) = (base.x as i64, base.y as i64);
+            let top = texel(x0, y0).lerp(texel(x0 + 1, y0), f.x);
+            let bottom = texel(x0, y0 + 1).lerp(texel(x0 + 1, y0 + 1), f.x);
+            pixels.push(top.lerp(bottom, f.y));
+        }
+    }
+    ReferenceImage { width: size.x, height: size.y, pixels }
+}
+
 #[cfg(test)]
 mod tests;

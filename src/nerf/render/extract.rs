@@ -6,7 +6,9 @@ use bevy::prelude::*;
 use bevy::render::Extract;
 use bevy::render::render_resource::TextureUsages;
 
-use crate::nerf::{RadianceField, RadianceField3d, RadianceFieldSettings};
+use bevy::render::sync_world::RenderEntity;
+
+use crate::nerf::{RadianceField, RadianceField3d, RadianceFieldCamera, RadianceFieldSettings};
 
 /// A visible radiance-field entity, as the render world sees it this frame.
 #[derive(Clone, Debug)]
@@ -63,6 +65,22 @@ pub fn enable_depth_texture_binding(mut cameras: Query<&mut Camera3d>) {
         let usages = TextureUsages::from(camera.depth_texture_usages);
         if !usages.contains(TextureUsages::TEXTURE_BINDING) {
             camera.depth_texture_usages = (usages | TextureUsages::TEXTURE_BINDING).into();
+        }
+    }
+}
+
+/// Copies each 3D camera's [`RadianceFieldCamera`] onto its render-world view
+/// (and removes it from views whose camera no longer has one).
+pub fn extract_field_cameras(
+    mut commands: Commands,
+    cameras: Extract<Query<(RenderEntity, Option<&RadianceFieldCamera>), With<Camera3d>>>,
+) {
+    for (render_entity, settings) in &cameras {
+        if let Ok(mut entity) = commands.get_entity(render_entity) {
+            match settings {
+                Some(settings) => entity.insert(*settings),
+                None => entity.remove::<RadianceFieldCamera>(),
+            };
         }
     }
 }

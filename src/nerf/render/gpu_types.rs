@@ -27,6 +27,8 @@ pub struct NerfViewUniform {
     pub viewport: Vec4,
     /// `fx, fy, cx, cy` relative to the viewport.
     pub intrinsics: Vec4,
+    /// xy: viewport pixels per field-layer pixel (1 at full render scale).
+    pub layer_ratio: Vec4,
 }
 
 /// Per-(view, field) uniform (`NerfField` in WGSL).

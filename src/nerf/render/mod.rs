@@ -4,15 +4,16 @@
 //! |---|---|---|
 //! | `PostUpdate` (main world) | [`extract::enable_depth_texture_binding`] | |
 //! | `RenderStartup` | [`pipeline::init_nerf_pipelines`] | |
-//! | `ExtractSchedule` | [`extract::extract_fields`] | |
+//! | `ExtractSchedule` | [`extract::extract_fields`], [`extract::extract_field_cameras`] | |
 //! | `Render` | [`prepare::prepare_nerf_views`] | `RenderSystems::PrepareResources` |
 //! | `Core3d` | [`node::nerf_pass`] | `Core3dSystems::MainPass`, after the transparent pass, before the splat pass |
 //!
 //! Per camera, each visible field is ray-marched per pixel by a fullscreen
 //! fragment shader (hash grid + MLPs evaluated per sample, empty space skipped
 //! with the occupancy grid, rays stopped at the meshes' depth), nearest field
-//! first, into a field layer that is composited over the main texture in
-//! display space. Splats are composited after fields.
+//! first, into a field layer covering the viewport at the camera's render scale
+//! ([`RadianceFieldCamera`](crate::nerf::RadianceFieldCamera)), which is
+//! upsampled and composited over the main texture in display space. Splats are composited after fields.
 
 pub mod codegen;
 pub mod extract;
@@ -60,7 +61,7 @@ impl Plugin for NerfRenderPlugin {
                     .before(SplatRenderSystems::Pass),
             )
             .add_systems(RenderStartup, pipeline::init_nerf_pipelines)
-            .add_systems(ExtractSchedule, extract::extract_fields)
+            .add_systems(ExtractSchedule, (extract::extract_fields, extract::extract_field_cameras))
             .add_systems(
                 Render,
                 prepare::prepare_nerf_views

@@ -52,8 +52,6 @@ pub fn nerf_pass(
             occlusion_query_set: None,
             multiview_mask: None,
         });
-        let v = resources.viewport.as_vec4();
-        pass.set_viewport(v.x, v.y, v.z, v.w, 0.0, 1.0);
         pass.set_bind_group(0, &resources.view_bind_group, &[]);
         for draw in &resources.draws {
             let Some(march) = pipelines.get(draw.key) else {
@@ -73,6 +71,7 @@ pub fn nerf_pass(
         &splat_pipelines,
         composite,
         &resources.layer.default_view,
+        Some(&resources.layer_rect),
         "bevy_radiance:nerf_composite",
     );
 }

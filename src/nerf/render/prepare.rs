@@ -15,7 +15,8 @@ use super::extract::ExtractedFields;
 use super::gpu_types::{FIELD_UNIFORM_STRIDE, GpuRadianceField, NerfFieldUniform, NerfViewUniform};
 use super::pipeline::{MarchKey, NerfPipelines};
 use crate::splat::render::extract::SplatViewLayers;
-use crate::splat::render::pipeline::{CompositeKey, SPLAT_LAYER_FORMAT, SplatPipelines};
+use crate::nerf::{RadianceFieldCamera, field_layer_size};
+use crate::splat::render::pipeline::{CompositeKey, LayerRectUniform, SPLAT_LAYER_FORMAT, SplatPipelines};
 use crate::splat::render::prepare::splat_view;
 
 /// One field's draw.
@@ -40,8 +41,8 @@ pub struct NerfViewResources {
     pub layer: CachedTexture,
     /// Composite variant.
     pub composite_key: CompositeKey,
-    /// Camera viewport (x, y, width, height).
-    pub viewport: UVec4,
+    /// Where the layer lies in the main texture ([`LayerRectUniform`]).
+    pub layer_rect: Buffer,
     // Keep the per-frame uniform buffers alive with the bind groups.
     _buffers: (Buffer, Buffer),
 }
@@ -65,13 +66,15 @@ pub fn prepare_nerf_views(
         &ViewDepthTexture,
         &Msaa,
         Option<&SplatViewLayers>,
+        Option<&RadianceFieldCamera>,
     )>,
 ) {
-    for (entity, view, camera, target, depth, msaa, layers) in &views {
-        let (Some(target_size), Some(viewport_size)) = (camera.physical_target_size, camera.physical_viewport_size)
-        else {
+    for (entity, view, camera, target, depth, msaa, layers, field_camera) in &views {
+        let Some(viewport_size) = camera.physical_viewport_size else {
             continue;
         };
+        let render_scale = field_camera.map_or(1.0, |c| c.render_scale);
+        let layer_size = field_layer_size(viewport_size, render_scale);
         let camera_layers = layers.map(|l| l.0.clone()).unwrap_or_default();
         let sv = splat_view(view, viewport_size);
         let camera_position = sv.world_position();
@@ -99,6 +102,7 @@ pub fn prepare_nerf_views(
             camera_position: camera_position.extend(1.0),
             viewport: Vec4::new(origin.x as f32, origin.y as f32, viewport_size.x as f32, viewport_size.y as f32),
             intrinsics: Vec4::new(k.fx, k.fy, k.cx, k.cy),
+            layer_ratio: (viewport_size.as_vec2() / layer_size.as_vec2()).extend(0.0).extend(0.0),
         };
         let uniform_buffer = |label: &str, size: u64| {
             device.create_buffer(&BufferDescriptor {
@@ -110,6 +114,17 @@ pub fn prepare_nerf_views(
         };
         let view_buffer = uniform_buffer("bevy_radiance:nerf:view_uniform", size_of::<NerfViewUniform>() as u64);
         queue.write_buffer(&view_buffer, 0, bytemuck::bytes_of(&view_uniform));
+        let layer_rect = uniform_buffer("bevy_radiance:nerf:layer_rect", size_of::<LayerRectUniform>() as u64);
+        let rect = LayerRectUniform {
+            viewport: view_uniform.viewport,
+            layer: Vec4::new(
+                layer_size.x as f32,
+                layer_size.y as f32,
+                layer_size.x as f32 / viewport_size.x as f32,
+                layer_size.y as f32 / viewport_size.y as f32,
+            ),
+        };
+        queue.write_buffer(&layer_rect, 0, bytemuck::bytes_of(&rect));
         let field_buffer = uniform_buffer("bevy_radiance:nerf:field_uniforms", FIELD_UNIFORM_STRIDE * fields.len() as u64);
         let mut bytes = vec![0u8; FIELD_UNIFORM_STRIDE as usize * fields.len()];
         for (i, (_, _, u)) in fields.iter().enumerate() {
@@ -125,6 +140,7 @@ pub fn prepare_nerf_views(
         let composite_key = CompositeKey {
             format: target.main_texture_format(),
             linear: target.compositing_space != Some(bevy::camera::CompositingSpace::Srgb),
+            upsample: true,
         };
         splat_pipelines.prepare_composite(&device, composite_key);
 
@@ -181,8 +197,8 @@ pub fn prepare_nerf_views(
             TextureDescriptor {
                 label: Some("bevy_radiance:nerf:layer"),
                 size: Extent3d {
-                    width: target_size.x,
-                    height: target_size.y,
+                    width: layer_size.x,
+                    height: layer_size.y,
                     depth_or_array_layers: 1,
                 },
                 mip_level_count: 1,
@@ -198,7 +214,7 @@ pub fn prepare_nerf_views(
             draws,
             layer,
             composite_key,
-            viewport: UVec4::new(origin.x, origin.y, viewport_size.x, viewport_size.y),
+            layer_rect,
             _buffers: (view_buffer, field_buffer),
         });
     }

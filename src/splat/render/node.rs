@@ -105,7 +105,7 @@ pub fn splat_pass(
     }
 
     // 4. Composite the layer over the main texture in display space.
-    composite_layer(&mut ctx, target, &pipelines, composite, resources.layer_view(), "bevy_radiance:composite");
+    composite_layer(&mut ctx, target, &pipelines, composite, resources.layer_view(), None, "bevy_radiance:composite");
 }
 
 /// Composites a premultiplied, display-referred layer over the view's main
@@ -117,23 +117,31 @@ pub fn composite_layer(
     pipelines: &SplatPipelines,
     pipeline: &bevy::render::render_resource::RenderPipeline,
     layer: &bevy::render::render_resource::TextureView,
+    layer_rect: Option<&bevy::render::render_resource::Buffer>,
     label: &'static str,
 ) {
     let post_process = target.post_process_write();
-    let bind_group = ctx.render_device().create_bind_group(
-        label,
-        &pipelines.composite_layout,
-        &[
-            BindGroupEntry {
-                binding: 0,
-                resource: BindingResource::TextureView(post_process.source),
-            },
-            BindGroupEntry {
-                binding: 1,
-                resource: BindingResource::TextureView(layer),
-            },
-        ],
-    );
+    let mut entries = vec![
+        BindGroupEntry {
+            binding: 0,
+            resource: BindingResource::TextureView(post_process.source),
+        },
+        BindGroupEntry {
+            binding: 1,
+            resource: BindingResource::TextureView(layer),
+        },
+    ];
+    let layout = match layer_rect {
+        Some(rect) => {
+            entries.push(BindGroupEntry {
+                binding: 2,
+                resource: rect.as_entire_binding(),
+            });
+            &pipelines.composite_upsample_layout
+        }
+        None => &pipelines.composite_layout,
+    };
+    let bind_group = ctx.render_device().create_bind_group(label, layout, &entries);
     let diagnostics = ctx.diagnostic_recorder();
     let diagnostics = diagnostics.as_deref();
     let encoder = ctx.command_encoder();

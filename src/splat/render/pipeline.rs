@@ -37,6 +37,20 @@ pub struct CompositeKey {
     /// Whether the main texture holds linear values (otherwise display values,
     /// as with Bevy's `CompositingSpace::Srgb`).
     pub linear: bool,
+    /// Whether the layer covers only the viewport at a reduced resolution and
+    /// is upsampled (the radiance-field layer); its bind group then also holds a
+    /// [`LayerRectUniform`].
+    pub upsample: bool,
+}
+
+/// Where an upsampled layer lies (`LayerRect` in `shaders/splat_composite.wgsl`).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, bytemuck::Pod, bytemuck::Zeroable)]
+pub struct LayerRectUniform {
+    /// Viewport origin (x, y) and size (z, w) in main-texture pixels.
+    pub viewport: Vec4,
+    /// xy: layer size in pixels; zw: layer pixels per viewport pixel.
+    pub layer: Vec4,
 }
 
 /// Every pipeline and layout of the splat renderer.
@@ -54,12 +68,14 @@ pub struct SplatPipelines {
     pub raster_layout: BindGroupLayout,
     /// Group 0 of the composite pass.
     pub composite_layout: BindGroupLayout,
+    /// Group 0 of the upsampling composite pass (plus a [`LayerRectUniform`]).
+    pub composite_upsample_layout: BindGroupLayout,
     /// The radix sort's kernels.
     pub sort: RadixSortPipelines,
     raster_module: ShaderModule,
     raster_pipeline_layout: PipelineLayout,
-    composite_pipeline_layout: PipelineLayout,
-    composite_modules: HashMap<bool, ShaderModule>,
+    composite_pipeline_layouts: HashMap<bool, PipelineLayout>,
+    composite_modules: HashMap<(bool, bool), ShaderModule>,
     raster: HashMap<RasterKey, RenderPipeline>,
     composite: HashMap<CompositeKey, RenderPipeline>,
 }
@@ -164,15 +180,28 @@ impl SplatPipelines {
             "bevy_radiance:composite:layout",
             &[texture_entry(0), texture_entry(1)],
         );
-        let composite_pipeline_layout =
-            pipeline_layout(device, "bevy_radiance:composite:pipeline_layout", &[&composite_layout]);
-        let composite_modules = [true, false]
-            .into_iter()
-            .map(|linear| {
-                let defs: &[&str] = if linear { &["MAIN_TEXTURE_LINEAR"] } else { &[] };
-                (linear, module(device, "bevy_radiance:composite:shader", shader::SPLAT_COMPOSITE, defs))
-            })
-            .collect();
+        let composite_upsample_layout = device.create_bind_group_layout(
+            "bevy_radiance:composite:upsample_layout",
+            &[texture_entry(0), texture_entry(1), buffer_entry(2, ShaderStages::FRAGMENT, Uniform, false)],
+        );
+        let composite_pipeline_layouts = HashMap::from_iter([
+            (false, pipeline_layout(device, "bevy_radiance:composite:pipeline_layout", &[&composite_layout])),
+            (
+                true,
+                pipeline_layout(device, "bevy_radiance:composite:upsample_pipeline_layout", &[&composite_upsample_layout]),
+            ),
+        ]);
+        let mut composite_modules = HashMap::default();
+        for linear in [false, true] {
+            for upsample in [false, true] {
+                let defs: Vec<&str> = [(linear, "MAIN_TEXTURE_LINEAR"), (upsample, "UPSAMPLE")]
+                    .into_iter()
+                    .filter_map(|(on, def)| on.then_some(def))
+                    .collect();
+                let shader = module(device, "bevy_radiance:composite:shader", shader::SPLAT_COMPOSITE, &defs);
+                composite_modules.insert((linear, upsample), shader);
+            }
+        }
 
         Self {
             preprocess_view_layout,
@@ -181,10 +210,11 @@ impl SplatPipelines {
             preprocess,
             raster_layout,
             composite_layout,
+            composite_upsample_layout,
             sort: RadixSortPipelines::new(device),
             raster_module,
             raster_pipeline_layout,
-            composite_pipeline_layout,
+            composite_pipeline_layouts,
             composite_modules,
             raster: HashMap::default(),
             composite: HashMap::default(),
@@ -249,10 +279,10 @@ impl SplatPipelines {
         if self.composite.contains_key(&key) {
             return;
         }
-        let module = &self.composite_modules[&key.linear];
+        let module = &self.composite_modules[&(key.linear, key.upsample)];
         let pipeline = device.create_render_pipeline(&RawRenderPipelineDescriptor {
             label: Some("bevy_radiance:composite"),
-            layout: Some(&self.composite_pipeline_layout),
+            layout: Some(&self.composite_pipeline_layouts[&key.upsample]),
             vertex: RawVertexState {
                 module,
                 entry_point: Some("vertex"),

@@ -263,6 +263,7 @@ pub fn prepare_splat_views(
         let composite_key = CompositeKey {
             format: target.main_texture_format(),
             linear: target.compositing_space != Some(CompositingSpace::Srgb),
+            upsample: false,
         };
         if target.compositing_space == Some(CompositingSpace::Oklab) {
             warn_once!("bevy_radiance: Oklab compositing is not supported; splats are composited as if the main texture were linear");
