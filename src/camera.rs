@@ -179,6 +179,7 @@ struct RawIntrinsics {
 #[derive(Deserialize)]
 struct RawFrame {
     transform_matrix: [[f32; 4]; 4],
+    file_path: Option<String>,
     #[serde(flatten)]
     intrinsics: RawIntrinsics,
 }
@@ -203,19 +204,50 @@ pub struct CameraFrame {
 ///
 /// Intrinsics come from `fl_x`, `fl_y`, `cx`, `cy`, `w`, `h`, or from
 /// `camera_angle_x` (and optionally `camera_angle_y`) with `w`/`h`; per-frame
-/// values override global ones. `w`/`h` default to 800×800 only when the file
-/// gives neither (the NeRF-synthetic convention).
+/// values override global ones. When the file gives no `w`/`h` (the
+/// NeRF-synthetic datasets), the size is read from the header of the frame's
+/// photograph (`file_path`, relative to the JSON file, `.png` appended when it
+/// has no extension); only when that is missing too does it default to 800×800.
 pub fn read_transforms(path: &Path) -> Result<Vec<CameraFrame>, TransformsError> {
     let name = path.display().to_string();
     let text = std::fs::read_to_string(path).map_err(|source| TransformsError::Io {
         path: name.clone(),
         source,
     })?;
-    parse_transforms(&text, &name)
+    let folder = path.parent().unwrap_or(Path::new("."));
+    parse_transforms_with(&text, &name, |file| {
+        let mut image = folder.join(file);
+        if image.extension().is_none() {
+            image.set_extension("png");
+        }
+        png_size(&image)
+    })
 }
 
-/// Parses `transforms.json` text; `name` labels errors.
+/// Width and height from a PNG file's header (its first 24 bytes).
+fn png_size(path: &Path) -> Option<(u32, u32)> {
+    use std::io::Read;
+    let mut header = [0u8; 24];
+    std::fs::File::open(path).ok()?.read_exact(&mut header).ok()?;
+    if header[..8] != *b"\x89PNG\r\n\x1a\n" || header[12..16] != *b"IHDR" {
+        return None;
+    }
+    let word = |at: usize| u32::from_be_bytes([header[at], header[at + 1], header[at + 2], header[at + 3]]);
+    Some((word(16), word(20)))
+}
+
+/// Parses `transforms.json` text; `name` labels errors. Without `w`/`h` in the
+/// text the size defaults to 800×800 (use [`read_transforms`] to take it from
+/// the photographs).
 pub fn parse_transforms(text: &str, name: &str) -> Result<Vec<CameraFrame>, TransformsError> {
+    parse_transforms_with(text, name, |_| None)
+}
+
+fn parse_transforms_with(
+    text: &str,
+    name: &str,
+    image_size: impl Fn(&str) -> Option<(u32, u32)>,
+) -> Result<Vec<CameraFrame>, TransformsError> {
     let raw: RawTransforms = serde_json::from_str(text).map_err(|source| TransformsError::Json {
         path: name.to_string(),
         source,
@@ -232,8 +264,14 @@ pub fn parse_transforms(text: &str, name: &str) -> Result<Vec<CameraFrame>, Tran
                 index,
                 what,
             };
-            let w = pick(f.w, g.w).unwrap_or(800.0);
-            let h = pick(f.h, g.h).unwrap_or(800.0);
+            let photo = || frame.file_path.as_deref().and_then(&image_size).map(|(w, h)| (w as f32, h as f32));
+            let (w, h) = match (pick(f.w, g.w), pick(f.h, g.h)) {
+                (Some(w), Some(h)) => (w, h),
+                (w, h) => {
+                    let (pw, ph) = photo().unwrap_or((800.0, 800.0));
+                    (w.unwrap_or(pw), h.unwrap_or(ph))
+                }
+            };
             if !(w >= 1.0 && h >= 1.0 && w <= 16384.0 && h <= 16384.0) {
                 return Err(invalid("image size"));
             }
@@ -273,4 +311,34 @@ pub fn parse_transforms(text: &str, name: &str) -> Result<Vec<CameraFrame>, Tran
             })
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn image_size_comes_from_the_photograph_when_the_file_has_none() {
+        let dir = std::env::temp_dir().join(format!("bevy_radiance_transforms_{}", std::process::id()));
+        std::fs::create_dir_all(dir.join("test")).unwrap();
+        let mut png = Vec::new();
+        {
+            let mut encoder = png::Encoder::new(&mut png, 40, 30);
+            encoder.set_color(png::ColorType::Rgba);
+            let mut writer = encoder.write_header().unwrap();
+            writer.write_image_data(&[0u8; 40 * 30 * 4]).unwrap();
+        }
+        std::fs::write(dir.join("test/r_0.png"), &png).unwrap();
+        let json = r#"{"camera_angle_x": 0.69, "frames": [
+            {"file_path": "./test/r_0", "transform_matrix": [[1,0,0,0],[0,1,0,0],[0,0,1,3],[0,0,0,1]]},
+            {"file_path": "./test/missing", "transform_matrix": [[1,0,0,0],[0,1,0,0],[0,0,1,3],[0,0,0,1]]}]}"#;
+        std::fs::write(dir.join("transforms.json"), json).unwrap();
+        let frames = read_transforms(&dir.join("transforms.json")).unwrap();
+        assert_eq!((frames[0].intrinsics.width, frames[0].intrinsics.height), (40, 30));
+        assert!((frames[0].intrinsics.fx - 20.0 / (0.345f32).tan()).abs() < 1e-3);
+        assert_eq!((frames[1].intrinsics.width, frames[1].intrinsics.height), (800, 800));
+        let parsed = parse_transforms(json, "inline").unwrap();
+        assert_eq!(parsed[0].intrinsics.width, 800);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 }
