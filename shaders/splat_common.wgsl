@@ -37,8 +37,10 @@ struct SplatEntity {
     sh_stride: u32,
     opacity_scale: f32,
     scale_factor: f32,
-    _pad0: u32,
-    _pad1: u32,
+    // Temporal attributes: 0 static, 1 Spacetime Gaussians, 2 time-sliced 4D Gaussians.
+    motion_kind: u32,
+    // The entity's time in the asset's model units.
+    model_time: f32,
 }
 
 // A splat projected into a view (48 bytes), mirrored by `GpuProjectedSplat`.

@@ -11,6 +11,8 @@
 @group(1) @binding(0) var<storage, read> geometry: array<vec4<f32>>;
 // SH coefficients as packed f16, `entity.sh_stride` words per splat, coefficient-major RGB.
 @group(1) @binding(1) var<storage, read> sh_words: array<u32>;
+// Temporal attributes (layout per `entity.motion_kind`, see `SplatMotion::gpu_words`).
+@group(1) @binding(2) var<storage, read> motion: array<vec4<f32>>;
 
 struct DrawArgs {
     vertex_count: u32,
@@ -30,6 +32,61 @@ fn sh_half(splat: u32, h: u32) -> f32 {
     return select(pair.x, pair.y, (h & 1u) == 1u);
 }
 
+// A splat at the entity's time: centre, local covariance (scale factor
+// applied) and opacity. Mirrors `SplatMotion::evaluate`.
+struct SplatState {
+    position: vec3<f32>,
+    covariance: mat3x3<f32>,
+    opacity: f32,
+}
+
+fn rotation_scale_covariance(rotation: vec4<f32>, scale: vec3<f32>) -> mat3x3<f32> {
+    let s = mat3x3<f32>(vec3<f32>(scale.x, 0.0, 0.0), vec3<f32>(0.0, scale.y, 0.0), vec3<f32>(0.0, 0.0, scale.z));
+    let a = quat_to_mat3(rotation) * s;
+    return a * transpose(a);
+}
+
+fn splat_at_time(i: u32) -> SplatState {
+    let g0 = geometry[i * 3u];
+    var rotation = geometry[i * 3u + 1u];
+    let scale = geometry[i * 3u + 2u].xyz * entity.scale_factor;
+    var state = SplatState(g0.xyz, mat3x3<f32>(), g0.w);
+    if (entity.motion_kind == 1u) {
+        // Spacetime Gaussians: (m1, trbf_center), (m2, trbf_scale), (m3, 0), omega.
+        let w0 = motion[i * 4u];
+        let w1 = motion[i * 4u + 1u];
+        let w2 = motion[i * 4u + 2u];
+        let omega = motion[i * 4u + 3u];
+        let d = entity.model_time - w0.w;
+        let r = d / exp(w1.w);
+        state.opacity *= exp(-r * r);
+        state.position += w0.xyz * d + w1.xyz * (d * d) + w2.xyz * (d * d * d);
+        rotation = normalize(rotation + d * omega);
+    } else if (entity.motion_kind == 2u) {
+        // 4D Gaussian sliced at t: (Sxx, Sxy, Sxz, Syy), (Syz, Szz, Sxt, Syt), (Szt, Stt, mu_t, 0).
+        let w0 = motion[i * 3u];
+        let w1 = motion[i * 3u + 1u];
+        let w2 = motion[i * 3u + 2u];
+        let s_tt = w2.y;
+        let s_xt = vec3<f32>(w1.z, w1.w, w2.x);
+        let d = entity.model_time - w2.z;
+        state.position += s_xt * (d / s_tt);
+        state.opacity *= exp(-0.5 * d * d / s_tt);
+        let cov = mat3x3<f32>(
+            vec3<f32>(w0.x, w0.y, w0.z),
+            vec3<f32>(w0.y, w0.w, w1.x),
+            vec3<f32>(w0.z, w1.x, w1.y),
+        );
+        let k = 1.0 / s_tt;
+        let conditional = cov - mat3x3<f32>(s_xt * (s_xt.x * k), s_xt * (s_xt.y * k), s_xt * (s_xt.z * k));
+        let f2 = entity.scale_factor * entity.scale_factor;
+        state.covariance = conditional * f2;
+        return state;
+    }
+    state.covariance = rotation_scale_covariance(rotation, scale);
+    return state;
+}
+
 @compute @workgroup_size(256)
 fn preprocess(@builtin(global_invocation_id) gid: vec3<u32>) {
     let i = gid.x + gid.y * 16776960u; // 65535 * 256
@@ -40,10 +97,8 @@ fn preprocess(@builtin(global_invocation_id) gid: vec3<u32>) {
     keys[slot] = 0xffffffffu;
     values[slot] = slot;
 
-    let g0 = geometry[i * 3u];
-    let rotation = geometry[i * 3u + 1u];
-    let scale = geometry[i * 3u + 2u].xyz * entity.scale_factor;
-    let position = g0.xyz;
+    let state = splat_at_time(i);
+    let position = state.position;
 
     let p_view = (view.view_from_world * (entity.world_from_local * vec4<f32>(position, 1.0))).xyz;
     let clip = view.clip_from_view * vec4<f32>(p_view, 1.0);
@@ -57,9 +112,7 @@ fn preprocess(@builtin(global_invocation_id) gid: vec3<u32>) {
     }
 
     let t = mat4_to_mat3(view.view_from_world) * mat4_to_mat3(entity.world_from_local);
-    let s = mat3x3<f32>(vec3<f32>(scale.x, 0.0, 0.0), vec3<f32>(0.0, scale.y, 0.0), vec3<f32>(0.0, 0.0, scale.z));
-    let a = t * quat_to_mat3(rotation) * s;
-    let cov_view = a * transpose(a);
+    let cov_view = t * state.covariance * transpose(t);
     let cov2d = project_covariance(view, p_view, cov_view);
 
     let det = cov2d.x * cov2d.z - cov2d.y * cov2d.y;
@@ -87,7 +140,7 @@ fn preprocess(@builtin(global_invocation_id) gid: vec3<u32>) {
     }
     let dir = normalize(position - entity.camera_local.xyz);
     let color = sh_color(sh, entity.sh_degree, dir);
-    let opacity = clamp(g0.w * entity.opacity_scale, 0.0, 1.0);
+    let opacity = clamp(state.opacity * entity.opacity_scale, 0.0, 1.0);
 
     projected[slot] = ProjectedSplat(
         vec4<f32>(mean, ndc_depth, radius),

@@ -22,6 +22,8 @@ pub struct ExtractedSplat {
     pub params: SplatParams,
     /// Render layers of the entity.
     pub layers: RenderLayers,
+    /// Playback time in seconds (dynamic assets; 0 without a playback).
+    pub time_seconds: f32,
 }
 
 /// Every visible splat entity, sorted by main-world entity.
@@ -57,6 +59,7 @@ pub fn extract_splats(
             world_from_local: transform.to_matrix(),
             params: settings.params(),
             layers: layers.cloned().unwrap_or_default(),
+            time_seconds: 0.0,
         });
     }
     extracted.0.sort_by_key(|s| s.main_entity);

@@ -47,8 +47,10 @@ pub struct SplatEntityUniform {
     pub opacity_scale: f32,
     /// Scale multiplier.
     pub scale_factor: f32,
-    /// Padding to 16 bytes.
-    pub _pad: [u32; 2],
+    /// Temporal attributes of the asset (see [`MotionKind`]).
+    pub motion_kind: u32,
+    /// The entity's playback time in the asset's model time units.
+    pub model_time: f32,
 }
 
 /// Bytes of one projected splat (`ProjectedSplat` in WGSL: three vec4).
@@ -104,55 +106,78 @@ pub struct GpuGaussianSplats {
     pub geometry: Buffer,
     /// Packed f16 SH buffer.
     pub sh: Buffer,
-    /// Bind group of the two buffers for the preprocess pass (group 1).
+    /// Temporal attributes (a 16-byte placeholder for static assets).
+    pub motion: Buffer,
+    /// Which temporal attributes `motion` holds (see [`MotionKind`]).
+    pub motion_kind: u32,
+    /// Model time at playback time 0.
+    pub time_start: f32,
+    /// Model time units per second of playback.
+    pub time_scale: f32,
+    /// Bind group of the buffers for the preprocess pass (group 1).
     pub bind_group: BindGroup,
 }
 
 impl GpuGaussianSplats {
     /// A GPU asset with no splats (never drawn).
     fn empty(device: &RenderDevice, pipelines: &SplatPipelines) -> Self {
-        let (geometry, sh, bind_group) = upload(device, pipelines, &[0u8; 48], &[0u8; 16]);
+        let [geometry, sh, motion] = upload(device, pipelines, [&[0u8; 48], &[0u8; 16], &[0u8; 16]]);
+        let bind_group = bind(device, pipelines, [&geometry, &sh, &motion]);
         Self {
             count: 0,
             sh_degree: 0,
             geometry,
             sh,
+            motion,
+            motion_kind: MotionKind::Static as u32,
+            time_start: 0.0,
+            time_scale: 1.0,
             bind_group,
         }
     }
+
+    /// The model time of the asset at a playback time in seconds.
+    pub fn model_time(&self, seconds: f32) -> f32 {
+        self.time_start + seconds * self.time_scale
+    }
 }
 
-/// Creates the geometry and SH buffers and their bind group.
-fn upload(
-    device: &RenderDevice,
-    pipelines: &SplatPipelines,
-    geometry: &[u8],
-    sh: &[u8],
-) -> (Buffer, Buffer, BindGroup) {
-    let buffer = |label: &str, contents: &[u8]| {
+/// The kinds of temporal attributes the preprocess shader evaluates
+/// (`SplatEntity::motion_kind` in WGSL).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u32)]
+pub enum MotionKind {
+    /// No temporal attributes.
+    Static = 0,
+    /// Spacetime Gaussians (four vec4 per splat).
+    Spacetime = 1,
+    /// 4D Gaussians sliced by time (three vec4 per splat).
+    Sliced4d = 2,
+}
+
+/// Creates the geometry, SH and motion buffers (none may be empty).
+fn upload(device: &RenderDevice, _pipelines: &SplatPipelines, contents: [&[u8]; 3]) -> [Buffer; 3] {
+    let labels = ["bevy_radiance:splats:geometry", "bevy_radiance:splats:sh", "bevy_radiance:splats:motion"];
+    std::array::from_fn(|i| {
         device.create_buffer_with_data(&bevy::render::render_resource::BufferInitDescriptor {
-            label: Some(label),
-            contents,
+            label: Some(labels[i]),
+            contents: contents[i],
             usage: BufferUsages::STORAGE,
         })
-    };
-    let geometry = buffer("bevy_radiance:splats:geometry", geometry);
-    let sh = buffer("bevy_radiance:splats:sh", sh);
-    let bind_group = device.create_bind_group(
-        "bevy_radiance:splats:bind_group",
-        &pipelines.asset_layout,
-        &[
-            BindGroupEntry {
-                binding: 0,
-                resource: geometry.as_entire_binding(),
-            },
-            BindGroupEntry {
-                binding: 1,
-                resource: sh.as_entire_binding(),
-            },
-        ],
-    );
-    (geometry, sh, bind_group)
+    })
+}
+
+/// The preprocess group 1 of an asset's buffers.
+fn bind(device: &RenderDevice, pipelines: &SplatPipelines, buffers: [&Buffer; 3]) -> BindGroup {
+    let entries: Vec<BindGroupEntry> = buffers
+        .iter()
+        .enumerate()
+        .map(|(i, buffer)| BindGroupEntry {
+            binding: i as u32,
+            resource: buffer.as_entire_binding(),
+        })
+        .collect();
+    device.create_bind_group("bevy_radiance:splats:bind_group", &pipelines.asset_layout, &entries)
 }
 
 impl RenderAsset for GpuGaussianSplats {
@@ -192,12 +217,24 @@ impl RenderAsset for GpuGaussianSplats {
         } else {
             bytemuck::cast_slice(&sh)
         };
-        let (geometry, sh, bind_group) = upload(device, pipelines, geometry_bytes, sh_bytes);
+        // Temporal attributes: a placeholder until dynamic assets are packed.
+        let (motion_kind, motion_words): (MotionKind, Vec<[f32; 4]>) = (MotionKind::Static, Vec::new());
+        let motion_bytes: &[u8] = if motion_words.is_empty() {
+            &[0u8; 16]
+        } else {
+            bytemuck::cast_slice(&motion_words)
+        };
+        let [geometry, sh, motion] = upload(device, pipelines, [geometry_bytes, sh_bytes, motion_bytes]);
+        let bind_group = bind(device, pipelines, [&geometry, &sh, &motion]);
         Ok(Self {
             count: source.len() as u32,
             sh_degree: source.sh_degree,
             geometry,
             sh,
+            motion,
+            motion_kind: motion_kind as u32,
+            time_start: 0.0,
+            time_scale: 1.0,
             bind_group,
         })
     }

@@ -58,7 +58,7 @@ pub struct LayerRectUniform {
 pub struct SplatPipelines {
     /// Group 0 of the preprocess: view uniform, entity uniform (dynamic offset).
     pub preprocess_view_layout: BindGroupLayout,
-    /// Group 1 of the preprocess: an asset's geometry and SH buffers.
+    /// Group 1 of the preprocess: an asset's geometry, SH and motion buffers.
     pub asset_layout: BindGroupLayout,
     /// Group 2 of the preprocess: the view's projected splats, keys, values, draw arguments.
     pub preprocess_output_layout: BindGroupLayout,
@@ -137,6 +137,7 @@ impl SplatPipelines {
             &[
                 buffer_entry(0, c, Storage { read_only: true }, false),
                 buffer_entry(1, c, Storage { read_only: true }, false),
+                buffer_entry(2, c, Storage { read_only: true }, false),
             ],
         );
         let rw = Storage { read_only: false };

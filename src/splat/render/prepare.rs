@@ -205,7 +205,8 @@ pub fn prepare_splat_views(
                 sh_stride: sh_stride_words(gpu.sh_degree),
                 opacity_scale: item.params.opacity_scale,
                 scale_factor: item.params.scale_factor,
-                _pad: [0; 2],
+                motion_kind: gpu.motion_kind,
+                model_time: gpu.model_time(item.time_seconds),
             });
             batch_assets.push(gpu.bind_group.clone());
             total = new_total;
