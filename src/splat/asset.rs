@@ -31,8 +31,9 @@ pub const MAX_SH_DEGREE: u8 = 3;
 /// seen from direction `d` is `max(0, 0.5 + Σ sh_k · Y_k(d))`, as in 3DGS.
 ///
 /// Dynamic scenes carry per-splat motion in [`GaussianSplats::motion`]; the
-/// arrays above then hold each splat's state at its reference time (see
-/// [`crate::splat::motion`]).
+/// arrays above then hold each splat's state at its reference time (for
+/// Spacetime scenes) or the spatial factors of its 4D covariance (for sliced 4D
+/// scenes); see [`crate::splat::motion`].
 #[derive(Asset, TypePath, Clone, Debug, Default, PartialEq)]
 pub struct GaussianSplats {
     /// Splat centres.

@@ -53,6 +53,11 @@
 //! the real part), likewise `rot_r_*`; `feat_{c}_{i}` is SH coefficient `i` of
 //! channel `c` (only the spatial coefficients `i < 16` are used).
 //!
+//! The sliced 4D maths follows the fudan trainer (`build_rotation_4d`, including
+//! its reversal of the row and column order, and `L·Lᵀ`); that renderer also
+//! drops splats whose temporal factor is below 0.05, which this crate does not
+//! (they fade out continuously).
+//!
 //! For [`SplatMotion::Sliced4d`] the asset's `rotations` and `scales` hold the
 //! *factors* of the 4D covariance (the left quaternion and the spatial scales),
 //! kept so that the scene can be written back; they are not a 3D orientation.
