@@ -44,6 +44,7 @@ fn synthetic(n: usize, degree: u8) -> GaussianSplats {
         sh: (0..n * k)
             .map(|i| [f(i, 0.11), f(i, 0.13), f(i, 0.17)])
             .collect(),
+        motion: Default::default(),
     }
 }
 

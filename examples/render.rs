@@ -154,7 +154,7 @@ fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
             let view = frame.intrinsics.splat_view(frame.world_from_camera, DEFAULT_NEAR);
             let reference = match &scene {
                 Scene::Splats(splats) => {
-                    let items = [ReferenceItem { splats, world_from_local: Mat4::IDENTITY, params: SplatParams::default() }];
+                    let items = [ReferenceItem { splats, world_from_local: Mat4::IDENTITY, params: SplatParams::default(), time: 0.0 }];
                     render_reference(&view, &items, args.background)
                 }
                 Scene::Field(field) => render_field_reference_scaled(

@@ -32,7 +32,7 @@ fn biker_from_three_cameras_matches_reference() {
         let mut camera = HeadlessCamera::new(frame.intrinsics, frame.world_from_camera);
         camera.background = Vec3::new(0.5, 0.5, 0.5);
         let gpu = r.render(&camera).unwrap();
-        let items = [ReferenceItem { splats: &splats, world_from_local: Mat4::IDENTITY, params: SplatParams::default() }];
+        let items = [ReferenceItem { splats: &splats, world_from_local: Mat4::IDENTITY, params: SplatParams::default(), time: 0.0 }];
         let cpu = reference(&camera, &items);
         let (p, m) = compare(&gpu, &cpu, &format!("biker_{i}"));
         println!("biker camera {i}: PSNR {p:.2} dB, max error {m}");
@@ -57,7 +57,7 @@ fn training_ply_with_sh3_matches_reference() {
         let world_from_camera = Transform::from_translation(eye).looking_at(center, Vec3::NEG_Y).to_matrix();
         let camera = HeadlessCamera::new(bevy_radiance::camera::CameraIntrinsics::from_horizontal_fov(160, 160, 1.0), world_from_camera);
         let gpu = r.render(&camera).unwrap();
-        let items = [ReferenceItem { splats: &splats, world_from_local: Mat4::IDENTITY, params: SplatParams::default() }];
+        let items = [ReferenceItem { splats: &splats, world_from_local: Mat4::IDENTITY, params: SplatParams::default(), time: 0.0 }];
         let cpu = reference(&camera, &items);
         let (p, m) = compare(&gpu, &cpu, &format!("fruit_{i}"));
         println!("fruit camera {i}: PSNR {p:.2} dB, max error {m}");

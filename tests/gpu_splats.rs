@@ -16,7 +16,7 @@ fn synthetic_sh_degrees_match_reference() {
         let entity = r.spawn_splats(splats.clone(), Transform::IDENTITY);
         let camera = look_at_camera(160, 120, Vec3::new(0.4, 0.3, 3.2), Vec3::ZERO, 1.0);
         let gpu = r.render(&camera).unwrap();
-        let items = [ReferenceItem { splats: &splats, world_from_local: Mat4::IDENTITY, params: SplatParams::default() }];
+        let items = [ReferenceItem { splats: &splats, world_from_local: Mat4::IDENTITY, params: SplatParams::default(), time: 0.0 }];
         let cpu = reference(&camera, &items);
         let (p, m) = compare(&gpu, &cpu, &format!("synthetic_deg{degree}"));
         assert_not_blank(&gpu, "synthetic");

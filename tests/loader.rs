@@ -90,3 +90,50 @@ fn disk_errors_name_the_file_and_the_problem() {
     assert!(missing.contains("missing.ply"), "{missing}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn dynamic_files_load_from_disk_with_time_settings() {
+    use bevy_radiance::io::dynamic_ply::{Sliced4dNaming, write_sliced4d_ply, write_spacetime_ply};
+    use bevy_radiance::splat::asset::AxisConvention;
+    use bevy_radiance::splat::motion::{MotionKind, SplatMotion};
+    use bevy_radiance::splat::motion::testing::synthetic_dynamic;
+
+    let dir = std::env::temp_dir().join(format!("bevy_radiance_dynamic_{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let spacetime = synthetic_dynamic(MotionKind::Spacetime, 20, 1);
+    let sliced = synthetic_dynamic(MotionKind::Sliced4d, 20, 2);
+    let stg = dir.join("clip.ply");
+    let ply4d = dir.join("clip.ply4d");
+    std::fs::write(&stg, write_spacetime_ply(&spacetime, PlyFormat::BinaryLittleEndian).unwrap()).unwrap();
+    std::fs::write(&ply4d, write_sliced4d_ply(&sliced, PlyFormat::BinaryLittleEndian, Sliced4dNaming::Ply4d).unwrap()).unwrap();
+
+    // Defaults: OpenCV axes turned upright, the formats' own time mappings.
+    let a = load_splat_file(&stg, &SplatLoaderSettings::default()).unwrap();
+    assert_eq!(a.motion.kind(), MotionKind::Spacetime);
+    assert!((a.duration_seconds() - 1.0 / 0.6).abs() < 1e-5);
+    assert!((a.positions[3].y + spacetime.positions[3].y).abs() < 1e-6);
+    let b = load_splat_file(&ply4d, &SplatLoaderSettings::default()).unwrap();
+    assert_eq!(b.motion.kind(), MotionKind::Sliced4d);
+    // Sliced 4D default clip: the range of the splats' mean times, in seconds.
+    let SplatMotion::Sliced4d(m) = &sliced.motion else { unreachable!() };
+    let lo = m.mean_time.iter().copied().fold(f32::INFINITY, f32::min);
+    let hi = m.mean_time.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+    assert!((b.duration_seconds() - (hi - lo)).abs() < 1e-6);
+    assert_eq!(b.model_time(0.0), lo);
+
+    // Overrides from the settings; AsIs keeps the file's frame.
+    let settings = SplatLoaderSettings { axes: AxisConvention::AsIs, time_scale: Some(2.0), time_range: Some((0.0, 3.0)), ..Default::default() };
+    let c = load_splat_file(&ply4d, &settings).unwrap();
+    assert_eq!(c.duration_seconds(), 1.5);
+    assert_eq!(c.model_time(1.0), 2.0);
+    for i in 0..c.len() {
+        let (x, y) = (c.evaluate(i, 0.7), sliced.evaluate(i, 0.7));
+        assert!(x.position.abs_diff_eq(y.position, 1e-5) && (x.opacity - y.opacity).abs() < 1e-5);
+    }
+
+    // A bad override is an error naming the file.
+    let bad = SplatLoaderSettings { time_scale: Some(0.0), ..Default::default() };
+    let error = load_splat_file(&stg, &bad).unwrap_err().to_string();
+    assert!(error.contains("clip.ply") && error.contains("invalid timeline"), "{error}");
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -126,6 +126,9 @@ pub enum SplatLoadError {
         /// Rows in the `vertex` element.
         vertices: usize,
     },
+    /// A dynamic splat file uses a model variant this crate does not decode.
+    #[error("unsupported dynamic splat model: {0}")]
+    UnsupportedDynamicModel(&'static str),
     /// The decoded splats are inconsistent or contain NaN / infinite values.
     #[error("invalid splat data: {0}")]
     InvalidData(#[from] SplatDataError),
@@ -145,7 +148,7 @@ pub enum SplatLoadError {
     #[error("glTF: {0}")]
     Gltf(#[from] super::gltf_splats::GltfSplatError),
     /// The file name does not say which splat format it is.
-    #[error("unknown splat file type `{0}` (expected .ply, .spz, .splat, .sog, meta.json, lod-meta.json, .glb or .gltf)")]
+    #[error("unknown splat file type `{0}` (expected .ply, .ply4d, .spz, .splat, .sog, meta.json, lod-meta.json, .glb or .gltf)")]
     UnknownFormat(String),
     /// A file this one refers to could not be read.
     #[error("cannot read `{path}`, referenced by this file: {message}")]

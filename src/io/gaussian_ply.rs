@@ -218,14 +218,14 @@ pub fn write_gaussian_ply(splats: &GaussianSplats, format: PlyFormat) -> Vec<u8>
 }
 
 /// Inverse sigmoid with the probability clamped into `[1e-6, 1 − 1e-6]`.
-fn logit(p: f32) -> f32 {
+pub(crate) fn logit(p: f32) -> f32 {
     let p = (p as f64).clamp(1e-6, 1.0 - 1e-6);
     (p / (1.0 - p)).ln() as f32
 }
 
 /// Natural log of a scale, keeping NaN and mapping non-positive scales to the
 /// log of the smallest positive normal `f32`.
-fn log_scale(s: f32) -> f32 {
+pub(crate) fn log_scale(s: f32) -> f32 {
     if s.is_nan() {
         s
     } else {

@@ -3,7 +3,9 @@
 //! * [`ply`]: a generic PLY header and element / property reader;
 //! * [`gaussian_ply`]: the 3DGS training layout (`x y z f_dc_* f_rest_* opacity
 //!   scale_* rot_*`) and a writer for it;
-//! * [`compressed_ply`]: the PlayCanvas / SuperSplat `*.compressed.ply` layout.
+//! * [`compressed_ply`]: the PlayCanvas / SuperSplat `*.compressed.ply` layout;
+//! * [`dynamic_ply`]: dynamic (4D) layouts: Spacetime Gaussians lite and sliced
+//!   4D Gaussians (3DGS-style names and `.ply4d`).
 //!
 //! [`parse_splat_ply`] picks the layout from the header. Decoded scenes are in
 //! the file's own frame; apply an
@@ -12,6 +14,7 @@
 
 pub mod compressed_ply;
 pub mod dot_splat;
+pub mod dynamic_ply;
 pub mod error;
 pub mod gaussian_ply;
 pub mod gltf_splats;
@@ -27,12 +30,15 @@ use crate::splat::asset::GaussianSplats;
 /// Parses a PLY file into splats in the file's own frame (no axis conversion).
 ///
 /// The layout is detected from the header: a `chunk` element plus a `vertex`
-/// element with `packed_position` is the PlayCanvas compressed layout, anything
-/// else is read as the 3DGS training layout. The result is validated (matching
-/// array lengths, finite values).
+/// element with `packed_position` is the PlayCanvas compressed layout, dynamic
+/// properties (see [`dynamic_ply::detect_dynamic_layout`]) a dynamic layout,
+/// anything else is read as the 3DGS training layout. The result is validated
+/// (matching array lengths, finite values).
 pub fn parse_splat_ply(bytes: &[u8]) -> Result<GaussianSplats, SplatLoadError> {
     let ply = ply::PlyFile::parse(bytes)?;
-    if compressed_ply::is_compressed_layout(ply.header()) {
+    if let Some(layout) = dynamic_ply::detect_dynamic_layout(ply.header()) {
+        dynamic_ply::decode_dynamic_ply(&ply, layout)
+    } else if compressed_ply::is_compressed_layout(ply.header()) {
         compressed_ply::decode_compressed_ply(&ply)
     } else {
         gaussian_ply::decode_gaussian_ply(&ply)

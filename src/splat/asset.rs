@@ -5,6 +5,8 @@ use bevy::math::{Quat, Vec3};
 use bevy::reflect::TypePath;
 use serde::{Deserialize, Serialize};
 
+use super::motion::SplatMotion;
+
 /// The zeroth-order real spherical-harmonics constant, `1 / (2√π)`.
 pub const SH_C0: f32 = 0.282_094_8;
 
@@ -27,6 +29,11 @@ pub const MAX_SH_DEGREE: u8 = 3;
 /// Values are stored *activated*: scales are linear (not logs), opacities are in
 /// `[0, 1]` (not logits) and rotations are unit quaternions. The colour of a splat
 /// seen from direction `d` is `max(0, 0.5 + Σ sh_k · Y_k(d))`, as in 3DGS.
+///
+/// Dynamic scenes carry per-splat motion in [`GaussianSplats::motion`]; the
+/// arrays above then hold each splat's state at its reference time (for
+/// Spacetime scenes) or the spatial factors of its 4D covariance (for sliced 4D
+/// scenes); see [`crate::splat::motion`].
 #[derive(Asset, TypePath, Clone, Debug, Default, PartialEq)]
 pub struct GaussianSplats {
     /// Splat centres.
@@ -41,6 +48,8 @@ pub struct GaussianSplats {
     pub sh_degree: u8,
     /// SH coefficients, splat-major, [`sh_coefficient_count`] RGB triples per splat.
     pub sh: Vec<[f32; 3]>,
+    /// How the splats move over time ([`SplatMotion::Static`] for 3DGS scenes).
+    pub motion: SplatMotion,
 }
 
 /// Error returned by [`GaussianSplats::validate`].
@@ -67,6 +76,25 @@ pub enum SplatDataError {
         /// Which attribute.
         field: &'static str,
     },
+    /// A value that must be positive (a temporal scale, `Σ_tt`) is zero or negative.
+    #[error("splat {index} has a non-positive {field}")]
+    NonPositive {
+        /// Splat index.
+        index: usize,
+        /// Which attribute.
+        field: &'static str,
+    },
+    /// A dynamic scene's time mapping is not finite, ends before it starts or
+    /// has a non-positive time scale.
+    #[error("invalid timeline: start {start}, end {end}, time scale {time_scale} (need finite values, end ≥ start, time scale > 0)")]
+    InvalidTimeline {
+        /// Model time at the start.
+        start: f32,
+        /// Model time at the end.
+        end: f32,
+        /// Model time units per second.
+        time_scale: f32,
+    },
 }
 
 impl GaussianSplats {
@@ -82,6 +110,7 @@ impl GaussianSplats {
             opacities: Vec::with_capacity(n),
             sh_degree,
             sh: Vec::with_capacity(n.saturating_mul(sh_coefficient_count(sh_degree))),
+            motion: SplatMotion::Static,
         }
     }
 
@@ -116,7 +145,21 @@ impl GaussianSplats {
         )
     }
 
-    /// Checks array lengths, the SH degree and that every value is finite.
+    /// The model time at `seconds` of playback (see
+    /// [`SplatTimeline::model_time`](super::motion::SplatTimeline::model_time));
+    /// 0 for a static scene.
+    pub fn model_time(&self, seconds: f32) -> f32 {
+        self.motion.timeline().map_or(0.0, |t| t.model_time(seconds))
+    }
+
+    /// Length of a dynamic scene's clip in seconds; 0 for a static scene.
+    pub fn duration_seconds(&self) -> f32 {
+        self.motion.timeline().map_or(0.0, |t| t.duration_seconds())
+    }
+
+    /// Checks array lengths, the SH degree, that every value is finite and,
+    /// for dynamic scenes, the motion data (lengths, finiteness, positive
+    /// temporal scales and `Σ_tt`, a valid timeline).
     pub fn validate(&self) -> Result<(), SplatDataError> {
         if self.sh_degree > MAX_SH_DEGREE {
             return Err(SplatDataError::ShDegree(self.sh_degree));
@@ -159,25 +202,26 @@ impl GaussianSplats {
                 return bad("SH coefficient");
             }
         }
-        Ok(())
+        self.motion.validate(n)
     }
 
-    /// Keeps the splats for which `keep(index)` is true, in order.
+    /// Keeps the splats for which `keep(index)` is true, in order (motion data included).
     pub fn retain(&mut self, mut keep: impl FnMut(usize) -> bool) {
         let k = self.sh_per_splat();
+        let mask: Vec<bool> = (0..self.len()).map(&mut keep).collect();
         let mut out = GaussianSplats {
             sh_degree: self.sh_degree,
             ..Default::default()
         };
-        for i in 0..self.len() {
-            if keep(i) {
-                out.positions.push(self.positions[i]);
-                out.rotations.push(self.rotations[i]);
-                out.scales.push(self.scales[i]);
-                out.opacities.push(self.opacities[i]);
-                out.sh.extend_from_slice(&self.sh[i * k..(i + 1) * k]);
-            }
+        for (i, _) in mask.iter().enumerate().filter(|(_, k)| **k) {
+            out.positions.push(self.positions[i]);
+            out.rotations.push(self.rotations[i]);
+            out.scales.push(self.scales[i]);
+            out.opacities.push(self.opacities[i]);
+            out.sh.extend_from_slice(&self.sh[i * k..(i + 1) * k]);
         }
+        out.motion = core::mem::take(&mut self.motion);
+        out.motion.retain_mask(&mask);
         *self = out;
     }
 
@@ -199,14 +243,18 @@ impl GaussianSplats {
     /// (+Y down, +Z forward) to Bevy's (+Y up, −Z forward) and back.
     ///
     /// Positions and rotations are rotated; SH coefficients are rotated exactly
-    /// (for this rotation each real SH basis function only changes sign).
+    /// (for this rotation each real SH basis function only changes sign); motion
+    /// vectors, ω and 4D covariances are transformed the same way (see
+    /// [`SplatMotion`]).
     pub fn flip_yz(&mut self) {
         let r = Quat::from_rotation_x(core::f32::consts::PI);
         for p in &mut self.positions {
             *p = Vec3::new(p.x, -p.y, -p.z);
         }
-        for q in &mut self.rotations {
-            *q = (r * *q).normalize();
+        if !self.motion.flip_yz(&mut self.rotations) {
+            for q in &mut self.rotations {
+                *q = (r * *q).normalize();
+            }
         }
         let k = self.sh_per_splat();
         if k > 1 {

@@ -4,6 +4,7 @@
 //! | format | file name | notes |
 //! |---|---|---|
 //! | 3DGS training PLY, PlayCanvas compressed PLY | `*.ply` | layout detected from the header |
+//! | dynamic PLY: Spacetime Gaussians lite, sliced 4D Gaussians | `*.ply`, `*.ply4d` | detected from the header, see [`crate::splat::motion`] |
 //! | Niantic SPZ (versions 1–4) | `*.spz` | |
 //! | antimatter15 splat | `*.splat` | |
 //! | PlayCanvas SOG, bundled | `*.sog` | zip of `meta.json` + WebP planes |
@@ -55,6 +56,8 @@ impl Default for LodSelection {
 ///             axes: Opencv,
 ///             max_sh_degree: 3,
 ///             lod: Budget(200000),
+///             time_scale: Some(0.6),
+///             time_range: Some((0.0, 1.0)),
 ///         ),
 ///     ),
 /// )
@@ -69,6 +72,18 @@ pub struct SplatLoaderSettings {
     pub max_sh_degree: u8,
     /// Level of a streamed SOG scene (`lod-meta.json`). Default: the finest.
     pub lod: LodSelection,
+    /// Playback speed of a dynamic scene in model time units per second
+    /// (ignored for static scenes). Default `None`: the format's own
+    /// assumption, 0.6 for Spacetime Gaussians (time normalised to `[0, 1]`
+    /// per 50-frame clip at 30 fps, [`SPACETIME_DEFAULT_TIME_SCALE`](crate::io::dynamic_ply::SPACETIME_DEFAULT_TIME_SCALE))
+    /// and 1.0 for sliced 4D Gaussians (time in seconds,
+    /// [`SLICED_4D_DEFAULT_TIME_SCALE`](crate::io::dynamic_ply::SLICED_4D_DEFAULT_TIME_SCALE)).
+    pub time_scale: Option<f32>,
+    /// Clip range `(start, end)` of a dynamic scene in model time units
+    /// (ignored for static scenes). Default `None`: `(0, 1)` for Spacetime
+    /// Gaussians (their normalised clip) and the range of the splats' mean
+    /// times for sliced 4D Gaussians (files carry no clip range).
+    pub time_range: Option<(f32, f32)>,
 }
 
 impl Default for SplatLoaderSettings {
@@ -77,7 +92,29 @@ impl Default for SplatLoaderSettings {
             axes: AxisConvention::Opencv,
             max_sh_degree: 3,
             lod: LodSelection::default(),
+            time_scale: None,
+            time_range: None,
         }
+    }
+}
+
+impl SplatLoaderSettings {
+    /// Applies [`SplatLoaderSettings::time_scale`] and
+    /// [`SplatLoaderSettings::time_range`] to a dynamic scene and checks the
+    /// resulting timeline (static scenes are left alone).
+    pub fn apply_timeline(&self, splats: &mut GaussianSplats) -> Result<(), SplatLoadError> {
+        let Some(timeline) = splats.motion.timeline_mut() else {
+            return Ok(());
+        };
+        if let Some(scale) = self.time_scale {
+            timeline.time_scale = scale;
+        }
+        if let Some((start, end)) = self.time_range {
+            timeline.start = start;
+            timeline.end = end;
+        }
+        timeline.validate()?;
+        Ok(())
     }
 }
 
@@ -106,7 +143,7 @@ pub struct SplatFileError {
 /// The formats, as told by a file's name.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum SplatFormat {
-    /// `.ply` (3DGS training or PlayCanvas compressed).
+    /// `.ply` or `.ply4d` (3DGS training, PlayCanvas compressed or dynamic).
     Ply,
     /// `.spz`.
     Spz,
@@ -127,7 +164,7 @@ impl SplatFormat {
     pub fn from_path(path: &Path) -> Result<Self, SplatLoadError> {
         let extension = path.extension().and_then(|e| e.to_str()).unwrap_or("").to_ascii_lowercase();
         Ok(match extension.as_str() {
-            "ply" => Self::Ply,
+            "ply" | "ply4d" => Self::Ply,
             "spz" => Self::Spz,
             "splat" => Self::DotSplat,
             "sog" => Self::SogBundle,
@@ -225,6 +262,7 @@ pub async fn decode_splats(
         }
     };
     splats.truncate_sh(settings.max_sh_degree);
+    settings.apply_timeline(&mut splats)?;
     settings.axes.apply(&mut splats);
     Ok(DecodedSplats { splats, lod_tree })
 }
@@ -363,6 +401,6 @@ impl AssetLoader for GaussianSplatLoader {
     }
 
     fn extensions(&self) -> &[&str] {
-        &["ply", "spz", "splat", "sog", "json", "glb", "gltf"]
+        &["ply", "ply4d", "spz", "splat", "sog", "json", "glb", "gltf"]
     }
 }

@@ -2,6 +2,7 @@
 //! components and the GPU renderer.
 
 pub mod asset;
+pub mod motion;
 pub mod projection;
 pub mod reference;
 pub mod component;

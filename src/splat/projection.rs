@@ -2,7 +2,7 @@
 //! `shaders/splat_common.wgsl`: camera intrinsics from a projection matrix,
 //! covariance projection with the 3DGS/gsplat Jacobian, SH colour.
 
-use bevy::math::{Mat3, Mat4, Quat, Vec2, Vec3, Vec4Swizzles};
+use bevy::math::{Mat3, Mat4, Vec2, Vec3, Vec4Swizzles};
 
 /// Real SH constants, as in 3DGS.
 pub const SH_C1: f32 = 0.488_602_52;
@@ -147,15 +147,17 @@ pub fn sh_color(sh: &[[f32; 3]], degree: u8, dir: Vec3) -> Vec3 {
 /// Projects one splat; `None` when it is culled (behind the near plane, outside
 /// the depth range, degenerate, or entirely off-screen).
 ///
-/// `camera_local` is the camera position in the splat entity's local frame.
+/// `camera_local` is the camera position in the splat entity's local frame;
+/// `covariance` is the splat's 3D covariance in that frame (`R·S·Sᵀ·Rᵀ` for a
+/// static splat, see [`GaussianSplats::evaluate`](super::asset::GaussianSplats::evaluate));
+/// it is multiplied by `params.scale_factor²` (the factor scales the splat's axes).
 #[expect(clippy::too_many_arguments, reason = "mirrors the shader's inputs one to one")]
 pub fn project_splat(
     view: &SplatView,
     world_from_local: &Mat4,
     camera_local: Vec3,
     position: Vec3,
-    rotation: Quat,
-    scale: Vec3,
+    covariance: Mat3,
     opacity: f32,
     sh: &[[f32; 3]],
     params: &SplatParams,
@@ -172,10 +174,9 @@ pub fn project_splat(
     }
     let k = view.intrinsics();
 
-    // View-space covariance Σ = A Aᵀ with A = (view · model)₃ₓ₃ · R · S.
+    // View-space covariance T Σ Tᵀ · f² with T = (view · model)₃ₓ₃, f the scale factor.
     let t = Mat3::from_mat4(view.view_from_world) * Mat3::from_mat4(*world_from_local);
-    let a = t * Mat3::from_quat(rotation) * Mat3::from_diagonal(scale * params.scale_factor);
-    let cov_view = a * a.transpose();
+    let cov_view = t * (covariance * (params.scale_factor * params.scale_factor)) * t.transpose();
     // To the OpenCV camera frame (x right, y down, z forward): C Σ C, C = diag(1, −1, −1).
     let flip = Mat3::from_diagonal(Vec3::new(1.0, -1.0, -1.0));
     let cov = flip * cov_view * flip;

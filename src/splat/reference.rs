@@ -23,6 +23,9 @@ pub struct ReferenceItem<'a> {
     pub world_from_local: Mat4,
     /// The entity's render settings.
     pub params: SplatParams,
+    /// Playback time in seconds at which a dynamic scene is drawn (mapped to
+    /// model time by [`GaussianSplats::model_time`]); ignored by static scenes.
+    pub time: f32,
 }
 
 /// A rendered image: `width × height` RGBA pixels in `[0, 1]`, row-major from the top.
@@ -54,15 +57,19 @@ pub fn project_and_sort(view: &SplatView, items: &[ReferenceItem<'_>]) -> Vec<Pr
         let local_from_world = item.world_from_local.inverse();
         let camera_local = local_from_world.transform_point3(view.world_position());
         let s = item.splats;
+        let model_time = s.model_time(item.time);
         for i in 0..s.len() {
+            let e = s.evaluate(i, model_time);
+            if e.opacity <= 0.0 {
+                continue;
+            }
             if let Some(p) = project_splat(
                 view,
                 &item.world_from_local,
                 camera_local,
-                s.positions[i],
-                s.rotations[i],
-                s.scales[i],
-                s.opacities[i],
+                e.position,
+                e.covariance,
+                e.opacity,
                 s.sh_of(i),
                 &item.params,
             ) {

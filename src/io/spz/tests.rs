@@ -235,6 +235,7 @@ fn file_is_stored_in_rub() {
             [0.25, 0.25, 0.25],
             [-0.5, -0.5, -0.5],
         ],
+        ..Default::default()
     };
     let options = SpzWriteOptions {
         version: 3,
