@@ -11,7 +11,7 @@
 @group(1) @binding(0) var<storage, read> geometry: array<vec4<f32>>;
 // SH coefficients as packed f16, `entity.sh_stride` words per splat, coefficient-major RGB.
 @group(1) @binding(1) var<storage, read> sh_words: array<u32>;
-// Temporal attributes (layout per `entity.motion_kind`, see `SplatMotion::gpu_words`).
+// Temporal attributes (layout per `entity.motion_kind`: `src/splat/motion/gpu.rs`).
 @group(1) @binding(2) var<storage, read> motion: array<vec4<f32>>;
 
 struct DrawArgs {
@@ -33,7 +33,7 @@ fn sh_half(splat: u32, h: u32) -> f32 {
 }
 
 // A splat at the entity's time: centre, local covariance (scale factor
-// applied) and opacity. Mirrors `SplatMotion::evaluate`.
+// applied) and opacity. Mirrors `GaussianSplats::evaluate` (src/splat/motion/evaluate.rs).
 struct SplatState {
     position: vec3<f32>,
     covariance: mat3x3<f32>,
@@ -58,10 +58,12 @@ fn splat_at_time(i: u32) -> SplatState {
         let w2 = motion[i * 4u + 2u];
         let omega = motion[i * 4u + 3u];
         let d = entity.model_time - w0.w;
-        let r = d / exp(w1.w);
+        state.position += d * (w0.xyz + d * (w1.xyz + d * w2.xyz));
+        let q = rotation + d * omega;
+        let len = length(q);
+        rotation = select(vec4<f32>(0.0, 0.0, 0.0, 1.0), q / len, len > 0.0);
+        let r = d / w1.w;
         state.opacity *= exp(-r * r);
-        state.position += w0.xyz * d + w1.xyz * (d * d) + w2.xyz * (d * d * d);
-        rotation = normalize(rotation + d * omega);
     } else if (entity.motion_kind == 2u) {
         // 4D Gaussian sliced at t: (Sxx, Sxy, Sxz, Syy), (Syz, Szz, Sxt, Syt), (Szt, Stt, mu_t, 0).
         let w0 = motion[i * 3u];
@@ -69,17 +71,22 @@ fn splat_at_time(i: u32) -> SplatState {
         let w2 = motion[i * 3u + 2u];
         let s_tt = w2.y;
         let s_xt = vec3<f32>(w1.z, w1.w, w2.x);
-        let d = entity.model_time - w2.z;
-        state.position += s_xt * (d / s_tt);
-        state.opacity *= exp(-0.5 * d * d / s_tt);
         let cov = mat3x3<f32>(
             vec3<f32>(w0.x, w0.y, w0.z),
             vec3<f32>(w0.y, w0.w, w1.x),
             vec3<f32>(w0.z, w1.x, w1.y),
         );
-        let k = 1.0 / s_tt;
-        let conditional = cov - mat3x3<f32>(s_xt * (s_xt.x * k), s_xt * (s_xt.y * k), s_xt * (s_xt.z * k));
         let f2 = entity.scale_factor * entity.scale_factor;
+        if (!(s_tt > 0.0)) {
+            state.opacity = 0.0;
+            state.covariance = cov * f2;
+            return state;
+        }
+        let d = entity.model_time - w2.z;
+        let k = s_xt / s_tt;
+        state.position += k * d;
+        state.opacity *= exp(-0.5 * d * d / s_tt);
+        let conditional = cov - mat3x3<f32>(s_xt * k.x, s_xt * k.y, s_xt * k.z);
         state.covariance = conditional * f2;
         return state;
     }

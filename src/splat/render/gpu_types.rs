@@ -10,6 +10,7 @@ use bevy::asset::AssetId;
 
 use super::pipeline::SplatPipelines;
 use crate::splat::asset::GaussianSplats;
+use crate::splat::motion::gpu::MOTION_KIND_STATIC;
 
 /// Per-view uniform (`SplatView` in WGSL).
 #[repr(C)]
@@ -47,7 +48,7 @@ pub struct SplatEntityUniform {
     pub opacity_scale: f32,
     /// Scale multiplier.
     pub scale_factor: f32,
-    /// Temporal attributes of the asset (see [`MotionKind`]).
+    /// Temporal attributes of the asset (`crate::splat::motion::gpu::MOTION_KIND_*`).
     pub motion_kind: u32,
     /// The entity's playback time in the asset's model time units.
     pub model_time: f32,
@@ -108,7 +109,7 @@ pub struct GpuGaussianSplats {
     pub sh: Buffer,
     /// Temporal attributes (a 16-byte placeholder for static assets).
     pub motion: Buffer,
-    /// Which temporal attributes `motion` holds (see [`MotionKind`]).
+    /// Which temporal attributes `motion` holds (`crate::splat::motion::gpu::MOTION_KIND_*`).
     pub motion_kind: u32,
     /// Model time at playback time 0.
     pub time_start: f32,
@@ -129,7 +130,7 @@ impl GpuGaussianSplats {
             geometry,
             sh,
             motion,
-            motion_kind: MotionKind::Static as u32,
+            motion_kind: MOTION_KIND_STATIC,
             time_start: 0.0,
             time_scale: 1.0,
             bind_group,
@@ -140,19 +141,6 @@ impl GpuGaussianSplats {
     pub fn model_time(&self, seconds: f32) -> f32 {
         self.time_start + seconds * self.time_scale
     }
-}
-
-/// The kinds of temporal attributes the preprocess shader evaluates
-/// (`SplatEntity::motion_kind` in WGSL).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[repr(u32)]
-pub enum MotionKind {
-    /// No temporal attributes.
-    Static = 0,
-    /// Spacetime Gaussians (four vec4 per splat).
-    Spacetime = 1,
-    /// 4D Gaussians sliced by time (three vec4 per splat).
-    Sliced4d = 2,
 }
 
 /// Creates the geometry, SH and motion buffers (none may be empty).
@@ -185,7 +173,12 @@ impl RenderAsset for GpuGaussianSplats {
     type Param = (SRes<RenderDevice>, SRes<SplatPipelines>);
 
     fn byte_len(source: &Self::SourceAsset) -> Option<usize> {
-        Some(source.len() * (48 + 4 * sh_stride_words(source.sh_degree) as usize))
+        let motion = match source.motion.kind() {
+            crate::splat::motion::MotionKind::Static => 0,
+            crate::splat::motion::MotionKind::Spacetime => 64,
+            crate::splat::motion::MotionKind::Sliced4d => 48,
+        };
+        Some(source.len() * (48 + motion + 4 * sh_stride_words(source.sh_degree) as usize))
     }
 
     fn prepare_asset(
@@ -217,8 +210,8 @@ impl RenderAsset for GpuGaussianSplats {
         } else {
             bytemuck::cast_slice(&sh)
         };
-        // Temporal attributes: a placeholder until dynamic assets are packed.
-        let (motion_kind, motion_words): (MotionKind, Vec<[f32; 4]>) = (MotionKind::Static, Vec::new());
+        let (motion_kind, _, motion_words) = source.motion.gpu_words();
+        let timeline = source.motion.timeline().copied().unwrap_or_default();
         let motion_bytes: &[u8] = if motion_words.is_empty() {
             &[0u8; 16]
         } else {
@@ -232,9 +225,9 @@ impl RenderAsset for GpuGaussianSplats {
             geometry,
             sh,
             motion,
-            motion_kind: motion_kind as u32,
-            time_start: 0.0,
-            time_scale: 1.0,
+            motion_kind,
+            time_start: timeline.start,
+            time_scale: timeline.time_scale,
             bind_group,
         })
     }
