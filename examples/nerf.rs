@@ -9,19 +9,22 @@
 //! (derived from the NeRF synthetic dataset, Mildenhall et al. 2020, lego
 //! scene). The field's local frame is the frame of the `transforms.json` it was
 //! trained from; NeRF-synthetic scenes are +Z up, so the entity is turned
-//! −90° about X to stand upright in Bevy. Left-drag orbits, the wheel zooms,
+//! −90° about X to stand upright in Bevy. Left-drag orbits, right-drag pans, the wheel zooms, `R` resets,
 //! `[` / `]` halve / double the field render scale (`--render-scale`, default 0.5:
 //! fields are marched at that fraction of the window resolution and upsampled).
 //! Software adapters are slow (seconds per frame); a GPU renders it in real time.
 
 use std::path::PathBuf;
 
-use bevy::input::mouse::{AccumulatedMouseMotion, AccumulatedMouseScroll};
 use bevy::prelude::*;
 use bevy::render::view::screenshot::{Screenshot, save_to_disk};
 use bevy_radiance::nerf::{RadianceField3d, load_radiance_field_file};
 use bevy_radiance::nerf::RadianceField;
 use bevy_radiance::prelude::*;
+
+#[path = "support/orbit.rs"]
+mod orbit;
+use orbit::{Orbit, OrbitPlugin};
 
 #[derive(Resource)]
 struct Options {
@@ -30,12 +33,6 @@ struct Options {
     screenshot: Option<PathBuf>,
 }
 
-#[derive(Component)]
-struct Orbit {
-    distance: f32,
-    yaw: f32,
-    pitch: f32,
-}
 
 fn main() {
     let mut file = None;
@@ -56,11 +53,11 @@ fn main() {
         }
     }
     App::new()
-        .add_plugins((DefaultPlugins, RadiancePlugin))
+        .add_plugins((DefaultPlugins, RadiancePlugin, OrbitPlugin))
         .insert_resource(Options { file, render_scale, screenshot })
         .insert_resource(ClearColor(Color::srgb(0.05, 0.06, 0.08)))
         .add_systems(Startup, setup)
-        .add_systems(Update, (orbit_camera, change_render_scale, take_screenshot))
+        .add_systems(Update, (change_render_scale, take_screenshot))
         .run();
 }
 
@@ -103,7 +100,7 @@ fn setup(
     commands.spawn((
         Camera3d::default(),
         RadianceFieldCamera { render_scale: options.render_scale },
-        Orbit { distance: 4.0, yaw: 0.5, pitch: -0.35 },
+        Orbit::new(Vec3::ZERO, 4.0, 0.5, -0.35),
     ));
 }
 
@@ -118,23 +115,6 @@ fn change_render_scale(keys: Res<ButtonInput<KeyCode>>, mut cameras: Query<&mut 
         };
         camera.render_scale = scale.clamp(bevy_radiance::nerf::MIN_RENDER_SCALE, 1.0);
         info!("field render scale {}", camera.render_scale);
-    }
-}
-
-fn orbit_camera(
-    mut cameras: Query<(&mut Orbit, &mut Transform)>,
-    buttons: Res<ButtonInput<MouseButton>>,
-    motion: Res<AccumulatedMouseMotion>,
-    scroll: Res<AccumulatedMouseScroll>,
-) {
-    for (mut orbit, mut transform) in &mut cameras {
-        if buttons.pressed(MouseButton::Left) {
-            orbit.yaw -= motion.delta.x * 0.005;
-            orbit.pitch = (orbit.pitch - motion.delta.y * 0.005).clamp(-1.5, 1.5);
-        }
-        orbit.distance = (orbit.distance * (1.0 - scroll.delta.y * 0.1)).clamp(0.3, 50.0);
-        let rotation = Quat::from_euler(EulerRot::YXZ, orbit.yaw, orbit.pitch, 0.0);
-        *transform = Transform::from_translation(rotation * Vec3::Z * orbit.distance).looking_at(Vec3::ZERO, Vec3::Y);
     }
 }
 

@@ -13,11 +13,14 @@
 
 use std::path::PathBuf;
 
-use bevy::input::mouse::{AccumulatedMouseMotion, AccumulatedMouseScroll};
 use bevy::prelude::*;
 use bevy::render::view::screenshot::{Screenshot, save_to_disk};
 use bevy_radiance::prelude::*;
 use bevy_radiance::splat::loader::load_splat_file;
+
+#[path = "support/orbit.rs"]
+mod orbit;
+use orbit::{Orbit, OrbitPlugin};
 
 #[derive(Resource)]
 struct Options {
@@ -28,14 +31,6 @@ struct Options {
 #[derive(Component)]
 struct Capture;
 
-#[derive(Component)]
-struct Orbit {
-    target: Vec3,
-    distance: f32,
-    yaw: f32,
-    pitch: f32,
-    home: (Vec3, f32, f32, f32),
-}
 
 fn main() {
     let mut file = None;
@@ -57,11 +52,12 @@ fn main() {
                 ..default()
             }),
             RadiancePlugin,
+            OrbitPlugin,
         ))
         .insert_resource(Options { file, screenshot })
         .insert_resource(ClearColor(Color::srgb(0.05, 0.06, 0.08)))
         .add_systems(Startup, setup)
-        .add_systems(Update, (frame_capture, orbit_camera, take_screenshot))
+        .add_systems(Update, (frame_capture, take_screenshot))
         .run();
 }
 
@@ -90,17 +86,7 @@ fn setup(
         },
         Transform::from_xyz(3.0, 6.0, 2.0).looking_at(Vec3::ZERO, Vec3::Y),
     ));
-    let home = (Vec3::ZERO, 4.0, 0.6, -0.25);
-    commands.spawn((
-        Camera3d::default(),
-        Orbit {
-            target: home.0,
-            distance: home.1,
-            yaw: home.2,
-            pitch: home.3,
-            home,
-        },
-    ));
+    commands.spawn((Camera3d::default(), Orbit::new(Vec3::ZERO, 4.0, 0.6, -0.25)));
 }
 
 /// Once the capture is loaded: robust bounds → floor under it, a mesh beside it,
@@ -137,8 +123,7 @@ fn frame_capture(
         Transform::from_xyz(hi.x + size, lo.y + size * 0.5, center.z),
     ));
     for mut orbit in &mut cameras {
-        orbit.home = (center, extent * 1.6, 0.5, -0.2);
-        (orbit.target, orbit.distance, orbit.yaw, orbit.pitch) = orbit.home;
+        orbit.set_home(center, extent * 1.6, 0.5, -0.2);
     }
 }
 
@@ -154,34 +139,6 @@ fn robust_bounds(points: &[Vec3]) -> (Vec3, Vec3) {
     };
     let (x, y, z) = (axis(|p| p.x), axis(|p| p.y), axis(|p| p.z));
     (Vec3::new(x.0, y.0, z.0), Vec3::new(x.1, y.1, z.1))
-}
-
-fn orbit_camera(
-    mut cameras: Query<(&mut Orbit, &mut Transform)>,
-    buttons: Res<ButtonInput<MouseButton>>,
-    keys: Res<ButtonInput<KeyCode>>,
-    motion: Res<AccumulatedMouseMotion>,
-    scroll: Res<AccumulatedMouseScroll>,
-) {
-    for (mut orbit, mut transform) in &mut cameras {
-        if keys.just_pressed(KeyCode::KeyR) {
-            (orbit.target, orbit.distance, orbit.yaw, orbit.pitch) = orbit.home;
-        }
-        if buttons.pressed(MouseButton::Left) {
-            orbit.yaw -= motion.delta.x * 0.005;
-            orbit.pitch = (orbit.pitch - motion.delta.y * 0.005).clamp(-1.5, 1.5);
-        }
-        if buttons.pressed(MouseButton::Right) {
-            let right = transform.right();
-            let up = transform.up();
-            let k = orbit.distance * 0.0015;
-            orbit.target += (-right * motion.delta.x + up * motion.delta.y) * k;
-        }
-        orbit.distance = (orbit.distance * (1.0 - scroll.delta.y * 0.1)).clamp(0.05, 1000.0);
-        let rotation = Quat::from_euler(EulerRot::YXZ, orbit.yaw, orbit.pitch, 0.0);
-        *transform = Transform::from_translation(orbit.target + rotation * Vec3::Z * orbit.distance)
-            .looking_at(orbit.target, Vec3::Y);
-    }
 }
 
 fn take_screenshot(mut commands: Commands, options: Res<Options>, mut frame: Local<u32>, mut exit: MessageWriter<AppExit>) {
