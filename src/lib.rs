@@ -35,6 +35,7 @@ pub mod nerf;
 pub mod shader;
 pub mod sort;
 pub mod splat;
+pub mod timeline;
 
 use bevy::prelude::*;
 
@@ -45,9 +46,11 @@ pub mod prelude {
     pub use crate::splat::component::{GaussianSplat3d, SplatSettings};
     pub use crate::nerf::{RadianceField, RadianceField3d, RadianceFieldCamera, RadianceFieldSettings};
     pub use crate::splat::loader::{LodSelection, SplatLoaderSettings, SplatLodTree};
+    pub use crate::timeline::{LoopMode, Playback, PlaybackClock, PlaybackFinished, PlaybackLooped, TimelineSystems, TransformTrack};
 }
 
-/// Adds splat and radiance-field assets, their loaders and their renderers. Add it once.
+/// Adds splat and radiance-field assets, their loaders and their renderers,
+/// and the [`timeline`] of dynamic captures. Add it once.
 pub struct RadiancePlugin;
 
 impl Plugin for RadiancePlugin {
@@ -55,6 +58,6 @@ impl Plugin for RadiancePlugin {
         app.init_asset::<splat::asset::GaussianSplats>()
             .init_asset::<splat::loader::SplatLodTree>()
             .register_asset_loader(splat::loader::GaussianSplatLoader)
-            .add_plugins((splat::render::SplatRenderPlugin, nerf::RadianceFieldPlugin));
+            .add_plugins((timeline::TimelinePlugin, splat::render::SplatRenderPlugin, nerf::RadianceFieldPlugin));
     }
 }
