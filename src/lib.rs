@@ -58,6 +58,10 @@ impl Plugin for RadiancePlugin {
         app.init_asset::<splat::asset::GaussianSplats>()
             .init_asset::<splat::loader::SplatLodTree>()
             .register_asset_loader(splat::loader::GaussianSplatLoader)
-            .add_plugins((timeline::TimelinePlugin, splat::render::SplatRenderPlugin, nerf::RadianceFieldPlugin));
+            .add_plugins((timeline::TimelinePlugin, splat::render::SplatRenderPlugin, nerf::RadianceFieldPlugin))
+            .add_systems(
+                Update,
+                splat::component::sync_splat_playback.in_set(timeline::TimelineSystems::Sync),
+            );
     }
 }

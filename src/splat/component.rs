@@ -4,12 +4,18 @@ use bevy::camera::visibility::Visibility;
 use bevy::prelude::*;
 
 use super::asset::GaussianSplats;
+use crate::timeline::Playback;
 use super::projection::SplatParams;
 
 /// A Gaussian-splat capture placed in the world, like [`Mesh3d`] for meshes.
 ///
 /// The entity's [`Transform`] moves, rotates and scales the capture;
 /// [`Visibility`] hides it. Add [`SplatSettings`] to change how it renders.
+///
+/// A dynamic (4D) capture renders at the entity's
+/// [`Playback`](crate::timeline::Playback) time; an entity showing one without
+/// a `Playback` gets a looping one when the asset has loaded
+/// ([`sync_splat_playback`]).
 #[derive(Component, Clone, Debug, Default, Deref, DerefMut, PartialEq, Eq)]
 #[require(Transform, Visibility, SplatSettings)]
 pub struct GaussianSplat3d(pub Handle<GaussianSplats>);
@@ -49,6 +55,33 @@ impl SplatSettings {
             sh_degree: self.max_sh_degree.min(3),
             opacity_scale: self.opacity_scale,
             scale_factor: self.scale_factor,
+        }
+    }
+}
+
+/// Gives entities showing a dynamic (4D) splat asset a looping
+/// [`Playback`] if they have none, and sets every such playback's
+/// [`duration`](Playback::duration) from the asset's clip (in
+/// [`TimelineSystems::Sync`](crate::timeline::TimelineSystems::Sync)).
+pub fn sync_splat_playback(
+    mut commands: Commands,
+    assets: Res<Assets<GaussianSplats>>,
+    mut entities: Query<(Entity, &GaussianSplat3d, Option<&mut Playback>)>,
+) {
+    for (entity, splats, playback) in &mut entities {
+        let Some(timeline) = assets.get(&splats.0).and_then(|a| a.motion.timeline()) else {
+            continue;
+        };
+        let duration = timeline.duration_seconds();
+        match playback {
+            Some(mut playback) => {
+                if playback.duration != Some(duration) {
+                    playback.duration = Some(duration);
+                }
+            }
+            None => {
+                commands.entity(entity).insert(Playback::new().with_duration(duration));
+            }
         }
     }
 }

@@ -5,6 +5,7 @@ use bevy::prelude::*;
 use bevy::render::sync_world::RenderEntity;
 use bevy::render::Extract;
 
+use crate::timeline::Playback;
 use crate::splat::asset::GaussianSplats;
 use crate::splat::component::{GaussianSplat3d, SplatSettings};
 use crate::splat::projection::SplatParams;
@@ -45,11 +46,12 @@ pub fn extract_splats(
             &InheritedVisibility,
             &SplatSettings,
             Option<&RenderLayers>,
+            Option<&Playback>,
         )>,
     >,
 ) {
     extracted.0.clear();
-    for (entity, splats, transform, visibility, settings, layers) in &query {
+    for (entity, splats, transform, visibility, settings, layers, playback) in &query {
         if !visibility.get() {
             continue;
         }
@@ -59,7 +61,7 @@ pub fn extract_splats(
             world_from_local: transform.to_matrix(),
             params: settings.params(),
             layers: layers.cloned().unwrap_or_default(),
-            time_seconds: 0.0,
+            time_seconds: playback.map_or(0.0, |p| p.time),
         });
     }
     extracted.0.sort_by_key(|s| s.main_entity);
