@@ -2,7 +2,7 @@
 //!
 //! ```text
 //! cargo run --release --example render -- SCENE_FILE --cameras transforms.json --out DIR \
-//!     [--frames 0,3,5] [--background R,G,B] [--render-scale S] [--check] [--overwrite]
+//!     [--frames 0,3,5] [--background R,G,B] [--time SECONDS] [--render-scale S] [--check] [--overwrite]
 //! ```
 //!
 //! SCENE_FILE is a splat file (any supported format) or a radiance field
@@ -11,6 +11,8 @@
 //! the frame of the `transforms.json` it was trained from). Each selected frame is written as `DIR/frame_NNN.png`
 //! (NNN = the frame's index in the file): 8-bit RGBA, RGB composited over the
 //! background (components in 0..1, default black), A = coverage, no tonemapping.
+//! `--time` renders a dynamic capture (4D Gaussian PLY / `.ply4d`) at that
+//! playback time in seconds (default 0).
 //! `--render-scale` (0..1, default 1) marches radiance fields at that fraction of
 //! the image resolution and upsamples them.
 //! `--check` also renders the CPU reference and prints the PSNR of each frame.
@@ -27,6 +29,7 @@ use bevy_radiance::splat::asset::{AxisConvention, GaussianSplats};
 use bevy_radiance::splat::loader::{SplatLoaderSettings, load_splat_file};
 use bevy_radiance::splat::projection::SplatParams;
 use bevy_radiance::splat::reference::{ReferenceItem, render_reference};
+use bevy_radiance::timeline::{Playback, PlaybackClock};
 
 struct Args {
     scene: PathBuf,
@@ -34,12 +37,13 @@ struct Args {
     out: PathBuf,
     frames: Option<Vec<usize>>,
     background: Vec3,
+    time: f32,
     render_scale: f32,
     check: bool,
     overwrite: bool,
 }
 
-const USAGE: &str = "usage: render SCENE_FILE --cameras transforms.json --out DIR [--frames 0,3,5] [--background R,G,B] [--render-scale S] [--check] [--overwrite]";
+const USAGE: &str = "usage: render SCENE_FILE --cameras transforms.json --out DIR [--frames 0,3,5] [--background R,G,B] [--time SECONDS] [--render-scale S] [--check] [--overwrite]";
 
 fn parse_args() -> Result<Args, String> {
     let mut scene = None;
@@ -48,6 +52,7 @@ fn parse_args() -> Result<Args, String> {
     let mut frames = None;
     let mut background = Vec3::ZERO;
     let mut render_scale = 1.0;
+    let mut time = 0.0;
     let mut check = false;
     let mut overwrite = false;
     let mut args = std::env::args().skip(1);
@@ -76,6 +81,13 @@ fn parse_args() -> Result<Args, String> {
                     _ => return Err(format!("--render-scale: `{text}` is not a number in (0, 1]")),
                 };
             }
+            "--time" => {
+                let text = value("--time")?;
+                time = match text.parse::<f32>() {
+                    Ok(v) if v.is_finite() && v >= 0.0 => v,
+                    _ => return Err(format!("--time: `{text}` is not a number of seconds ≥ 0")),
+                };
+            }
             "--check" => check = true,
             "--overwrite" => overwrite = true,
             "-h" | "--help" => return Err(USAGE.to_string()),
@@ -93,6 +105,7 @@ fn parse_args() -> Result<Args, String> {
         out: out.ok_or(format!("--out is required\n{USAGE}"))?,
         frames,
         background,
+        time,
         render_scale,
         check,
         overwrite,
@@ -135,7 +148,12 @@ fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     match &scene {
         Scene::Splats(splats) => {
             eprintln!("adapter: {}; {} splats (SH degree {})", renderer.adapter_name(), splats.len(), splats.sh_degree);
-            renderer.spawn_splats(splats.clone(), Transform::IDENTITY);
+            let entity = renderer.spawn_splats(splats.clone(), Transform::IDENTITY);
+            if let Some(timeline) = splats.motion.timeline() {
+                eprintln!("dynamic ({:?}), {:.3} s clip; rendering at {} s", splats.motion.kind(), timeline.duration_seconds(), args.time);
+                let playback = Playback::new().with_clock(PlaybackClock::Manual).at(args.time);
+                renderer.world_mut().entity_mut(entity).insert(playback);
+            }
         }
         Scene::Field(field) => {
             eprintln!("adapter: {}; radiance field, {} grid levels", renderer.adapter_name(), field.grid.levels.len());
@@ -154,7 +172,7 @@ fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
             let view = frame.intrinsics.splat_view(frame.world_from_camera, DEFAULT_NEAR);
             let reference = match &scene {
                 Scene::Splats(splats) => {
-                    let items = [ReferenceItem { splats, world_from_local: Mat4::IDENTITY, params: SplatParams::default(), time: 0.0 }];
+                    let items = [ReferenceItem { splats, world_from_local: Mat4::IDENTITY, params: SplatParams::default(), time: args.time }];
                     render_reference(&view, &items, args.background)
                 }
                 Scene::Field(field) => render_field_reference_scaled(

@@ -96,3 +96,47 @@ pub fn synthetic_dynamic(kind: MotionKind, n: usize, seed: u64) -> GaussianSplat
     };
     s
 }
+
+/// A procedural 4D clip for demos: `n` glowing particles launched in a spiral
+/// from the origin, each flying a parabola (up 1.2, out 0.6) for one second,
+/// fading in at launch and out at landing (Spacetime Gaussians: velocity and
+/// gravity as polynomial motion, a temporal RBF for opacity). The clip lasts
+/// 4 s (model time `[0, 1]` at 0.25 units/s), in Bevy's frame (+Y up).
+pub fn fountain(n: usize, seed: u64) -> GaussianSplats {
+    let mut rng = Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1);
+    let mut s = GaussianSplats::with_capacity(n, 0);
+    let mut m = SpacetimeMotion {
+        timeline: SplatTimeline {
+            start: 0.0,
+            end: 1.0,
+            time_scale: 0.25,
+        },
+        ..Default::default()
+    };
+    // Model units: 1 unit = 4 s. Flight time, apex height and reach.
+    let flight = 0.25f32;
+    let gravity = 8.0 * 1.2 / (flight * flight);
+    for _ in 0..n {
+        let launch = rng.range(-flight * 0.5, 1.0);
+        let angle = launch * std::f32::consts::TAU * 3.0 + rng.range(-0.25, 0.25);
+        let reach = rng.range(0.45, 0.75);
+        let dir = Vec3::new(angle.cos(), 0.0, angle.sin());
+        let horizontal = dir * (reach / flight);
+        let apex = dir * (reach * 0.5) + Vec3::Y * rng.range(1.0, 1.3);
+        s.positions.push(apex);
+        s.rotations.push(Quat::IDENTITY);
+        s.scales.push(Vec3::splat(rng.range(0.012, 0.028)));
+        s.opacities.push(rng.range(0.7, 0.95));
+        let hue = angle.rem_euclid(std::f32::consts::TAU) / std::f32::consts::TAU;
+        let rgb = Vec3::new(hue, hue + 1.0 / 3.0, hue + 2.0 / 3.0)
+            .map(|h| 0.55 + 0.45 * (std::f32::consts::TAU * h).cos());
+        let dc = (rgb - Vec3::splat(0.5)) / crate::splat::asset::SH_C0;
+        s.sh.push(dc.to_array());
+        m.trbf_center.push(launch + flight * 0.5);
+        m.trbf_scale.push(flight / 3.0);
+        m.polynomial.push([horizontal, Vec3::new(0.0, -gravity * 0.5, 0.0), Vec3::ZERO]);
+        m.omega.push(Quat::from_xyzw(0.0, 0.0, 0.0, 0.0));
+    }
+    s.motion = SplatMotion::Spacetime(m);
+    s
+}
