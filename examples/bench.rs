@@ -2,6 +2,7 @@
 //!
 //! ```text
 //! cargo run --release --example bench -- [FILE] [--frames N] [--size WxH] [--render-scale S]
+//! cargo run --release --example bench -- --synthetic static|spacetime|sliced4d:COUNT [--frames N] [--size WxH]
 //! ```
 //!
 //! FILE is a splat file (default: the shipped biker capture) or a radiance
@@ -10,6 +11,9 @@
 //! each frame submitted and waited for, and prints the adapter, the median and
 //! mean milliseconds per frame and, where the adapter supports timestamp
 //! queries, the GPU time of each splat pass (preprocess, sort, raster, composite).
+//! `--synthetic KIND:COUNT` benchmarks COUNT random splats (static or 4D, a
+//! 2 s clip played in real time), so the preprocess time of a dynamic kind
+//! minus that of static splats is the cost of evaluating the 4D motion.
 //! For a field, `--render-scale` sets the camera's
 //! [`RadianceFieldCamera::render_scale`], and the bench also reports network
 //! samples per second: the samples of the first frame are counted by the CPU
@@ -28,12 +32,16 @@ use bevy_radiance::nerf::{
     MarchSettings, RadianceField, RadianceField3d, RadianceFieldCamera, field_layer_size, load_radiance_field_file, march_ray,
 };
 use bevy_radiance::splat::loader::{SplatLoaderSettings, load_splat_file};
+use bevy_radiance::splat::motion::MotionKind;
+use bevy_radiance::splat::motion::testing::synthetic_dynamic;
+use bevy_radiance::timeline::Playback;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut file = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/assets/biker.compressed.ply"));
     let mut frames = 30usize;
     let (mut width, mut height) = (1280u32, 720u32);
     let mut render_scale = 1.0f32;
+    let mut synthetic: Option<(MotionKind, usize)> = None;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         match arg.as_str() {
@@ -43,6 +51,17 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 let (w, h) = s.split_once('x').ok_or("--size needs WxH")?;
                 (width, height) = (w.parse()?, h.parse()?);
             }
+            "--synthetic" => {
+                let spec = args.next().ok_or("--synthetic needs KIND:COUNT")?;
+                let (kind, count) = spec.split_once(':').ok_or("--synthetic needs KIND:COUNT")?;
+                let kind = match kind {
+                    "static" => MotionKind::Static,
+                    "spacetime" => MotionKind::Spacetime,
+                    "sliced4d" => MotionKind::Sliced4d,
+                    other => return Err(format!("unknown synthetic kind `{other}` (static, spacetime, sliced4d)").into()),
+                };
+                synthetic = Some((kind, count.parse()?));
+            }
             "--render-scale" => render_scale = args.next().ok_or("--render-scale needs a value")?.parse()?,
             other => file = PathBuf::from(other),
         }
@@ -50,7 +69,15 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut renderer = HeadlessRenderer::new(HeadlessSettings { diagnostics: true, ..Default::default() })?;
     let extension = file.extension().and_then(|e| e.to_str()).unwrap_or("");
     let mut field_for_count = None;
-    let (center, what) = if extension == "ingp" || extension == "msgpack" {
+    let (center, what) = if let Some((kind, count)) = synthetic {
+        let splats = synthetic_dynamic(kind, count, 1);
+        let entity = renderer.spawn_splats(splats, Transform::IDENTITY);
+        if kind != MotionKind::Static {
+            renderer.world_mut().entity_mut(entity).insert(Playback::new().with_duration(2.0));
+        }
+        file = PathBuf::from(format!("synthetic {kind:?}"));
+        (Vec3::ZERO, format!("{count} splats, {kind:?}"))
+    } else if extension == "ingp" || extension == "msgpack" {
         let field = load_radiance_field_file(&file)?;
         let handle = renderer.world_mut().resource_mut::<Assets<RadianceField>>().add(field.clone());
         let placement = Transform::from_rotation(Quat::from_rotation_x(-std::f32::consts::FRAC_PI_2));

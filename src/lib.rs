@@ -34,6 +34,7 @@ pub mod io;
 pub mod nerf;
 pub mod shader;
 pub mod sort;
+pub mod sequence;
 pub mod splat;
 pub mod timeline;
 
@@ -46,6 +47,7 @@ pub mod prelude {
     pub use crate::splat::component::{GaussianSplat3d, SplatSettings};
     pub use crate::nerf::{RadianceField, RadianceField3d, RadianceFieldCamera, RadianceFieldSettings};
     pub use crate::splat::loader::{LodSelection, SplatLoaderSettings, SplatLodTree};
+    pub use crate::sequence::{SequenceWindow, SplatSequence, SplatSequence3d};
     pub use crate::timeline::{LoopMode, Playback, PlaybackClock, PlaybackFinished, PlaybackLooped, TimelineSystems, TransformTrack};
 }
 
@@ -58,7 +60,12 @@ impl Plugin for RadiancePlugin {
         app.init_asset::<splat::asset::GaussianSplats>()
             .init_asset::<splat::loader::SplatLodTree>()
             .register_asset_loader(splat::loader::GaussianSplatLoader)
-            .add_plugins((timeline::TimelinePlugin, splat::render::SplatRenderPlugin, nerf::RadianceFieldPlugin))
+            .add_plugins((
+                timeline::TimelinePlugin,
+                sequence::SplatSequencePlugin,
+                splat::render::SplatRenderPlugin,
+                nerf::RadianceFieldPlugin,
+            ))
             .add_systems(
                 Update,
                 splat::component::sync_splat_playback.in_set(timeline::TimelineSystems::Sync),
