@@ -2,7 +2,8 @@
 //!
 //! ```text
 //! cargo run --release --example bench -- [FILE] [--frames N] [--size WxH] [--render-scale S]
-//! cargo run --release --example bench -- --synthetic static|spacetime|sliced4d:COUNT [--frames N] [--size WxH]
+//! cargo run --release --example bench -- --synthetic static|spacetime|sliced4d:COUNT [--facing-away] [--frames N] [--size WxH]
+//! cargo run --release --example bench -- assets/wave/wave.splatseq.ron [--frames N]
 //! ```
 //!
 //! FILE is a splat file (default: the shipped biker capture) or a radiance
@@ -14,6 +15,12 @@
 //! `--synthetic KIND:COUNT` benchmarks COUNT random splats (static or 4D, a
 //! 2 s clip played in real time), so the preprocess time of a dynamic kind
 //! minus that of static splats is the cost of evaluating the 4D motion.
+//! `--facing-away` turns the camera away from the scene: every splat is still
+//! evaluated, projected and sorted, then culled, so the frame time is the
+//! preprocess and sort alone (software adapters report no reliable compute
+//! timestamps). A sequence manifest (`.splatseq.ron`) measures, per frame of
+//! the clip, the decode time (done off the main thread when playing) and the
+//! upload time (GPU packing, buffer creation and the copy, waited for).
 //! For a field, `--render-scale` sets the camera's
 //! [`RadianceFieldCamera::render_scale`], and the bench also reports network
 //! samples per second: the samples of the first frame are counted by the CPU
@@ -42,6 +49,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let (mut width, mut height) = (1280u32, 720u32);
     let mut render_scale = 1.0f32;
     let mut synthetic: Option<(MotionKind, usize)> = None;
+    let mut facing_away = false;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         match arg.as_str() {
@@ -62,11 +70,15 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 };
                 synthetic = Some((kind, count.parse()?));
             }
+            "--facing-away" => facing_away = true,
             "--render-scale" => render_scale = args.next().ok_or("--render-scale needs a value")?.parse()?,
             other => file = PathBuf::from(other),
         }
     }
     let mut renderer = HeadlessRenderer::new(HeadlessSettings { diagnostics: true, ..Default::default() })?;
+    if file.to_string_lossy().ends_with(".splatseq.ron") {
+        return sequence_upload(&mut renderer, &file, frames);
+    }
     let extension = file.extension().and_then(|e| e.to_str()).unwrap_or("");
     let mut field_for_count = None;
     let (center, what) = if let Some((kind, count)) = synthetic {
@@ -94,9 +106,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let intrinsics = CameraIntrinsics::from_horizontal_fov(width, height, 1.2);
     let orbit = |i: usize| {
         let angle = i as f32 * 0.05;
-        Transform::from_translation(center + Vec3::new(angle.sin() * 2.5, 0.6, angle.cos() * 2.5))
-            .looking_at(center, Vec3::Y)
-            .to_matrix()
+        let eye = center + Vec3::new(angle.sin() * 2.5, 0.6, angle.cos() * 2.5);
+        let target = if facing_away { 2.0 * eye - center } else { center };
+        Transform::from_translation(eye).looking_at(target, Vec3::Y).to_matrix()
     };
     let view = renderer.spawn_view(&HeadlessCamera::new(intrinsics, orbit(0)))?;
     renderer.world_mut().entity_mut(view.camera).insert(RadianceFieldCamera { render_scale });
@@ -154,5 +166,45 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     for (path, ms) in passes {
         println!("{path}: {ms:.3} ms");
     }
+    Ok(())
+}
+
+/// Decode and upload cost of each frame of a splat sequence.
+fn sequence_upload(renderer: &mut HeadlessRenderer, manifest: &std::path::Path, frames: usize) -> Result<(), Box<dyn std::error::Error>> {
+    use bevy::render::render_resource::{BufferInitDescriptor, BufferUsages};
+    use bevy_radiance::sequence::parse_manifest;
+    use bevy_radiance::splat::render::gpu_types::pack_splats;
+    let text = std::fs::read_to_string(manifest)?;
+    let name = manifest.file_name().and_then(|n| n.to_str()).ok_or("manifest name")?;
+    let sequence = parse_manifest(&text, &bevy::asset::AssetPath::from(name.to_string()))?;
+    let folder = manifest.parent().unwrap_or(std::path::Path::new("."));
+    let settings = sequence.settings.clone().unwrap_or_default();
+    let (mut decode, mut upload) = (Vec::new(), Vec::new());
+    let mut splat_count = 0;
+    for path in sequence.frames.iter().take(frames.max(1)) {
+        let start = Instant::now();
+        let splats = load_splat_file(&folder.join(path.path()), &settings)?;
+        decode.push(start.elapsed().as_secs_f64() * 1000.0);
+        splat_count = splats.len();
+        let start = Instant::now();
+        let (geometry, sh) = pack_splats(&splats);
+        let device = renderer.render_device();
+        let buffers: Vec<_> = [bytemuck::cast_slice::<[f32; 4], u8>(&geometry), bytemuck::cast_slice::<u32, u8>(&sh)]
+            .into_iter()
+            .map(|contents| device.create_buffer_with_data(&BufferInitDescriptor { label: Some("bench:upload"), contents, usage: BufferUsages::STORAGE }))
+            .collect();
+        renderer.render_queue().submit([]);
+        let _ = renderer.render_device().poll(wgpu::PollType::Wait { submission_index: None, timeout: None });
+        upload.push(start.elapsed().as_secs_f64() * 1000.0);
+        drop(buffers);
+    }
+    let median = |v: &mut Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    println!("adapter: {}", renderer.adapter_name());
+    println!("sequence: {} ({} frames at {} fps, {splat_count} splats a frame), {} frames measured", manifest.display(), sequence.frames.len(), sequence.fps, decode.len());
+    println!("decode per frame (one thread): median {:.2} ms", median(&mut decode));
+    println!("upload per frame (pack + buffers + copy): median {:.2} ms", median(&mut upload));
     Ok(())
 }

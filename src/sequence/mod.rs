@@ -30,7 +30,9 @@ mod manifest;
 use bevy::platform::collections::HashMap;
 use bevy::prelude::*;
 
-pub use manifest::{FrameList, MAX_MANIFEST_BYTES, MAX_SEQUENCE_FRAMES, SequenceError, SplatSequence, SplatSequenceLoader};
+pub use manifest::{
+    FrameList, MAX_MANIFEST_BYTES, MAX_SEQUENCE_FRAMES, SequenceError, SplatSequence, SplatSequenceLoader, parse_manifest,
+};
 
 use crate::splat::asset::GaussianSplats;
 use crate::splat::component::GaussianSplat3d;
