@@ -11,8 +11,9 @@
 //! the frame of the `transforms.json` it was trained from). Each selected frame is written as `DIR/frame_NNN.png`
 //! (NNN = the frame's index in the file): 8-bit RGBA, RGB composited over the
 //! background (components in 0..1, default black), A = coverage, no tonemapping.
-//! `--time` renders a dynamic capture (4D Gaussian PLY / `.ply4d`) at that
-//! playback time in seconds (default 0).
+//! `--time` renders a dynamic capture at that playback time in seconds
+//! (default 0): a 4D Gaussian PLY / `.ply4d`, or a splat-sequence manifest
+//! (`.splatseq.ron`, whose frame at that time is rendered).
 //! `--render-scale` (0..1, default 1) marches radiance fields at that fraction of
 //! the image resolution and upsamples them.
 //! `--check` also renders the CPU reference and prints the PSNR of each frame.
@@ -25,6 +26,7 @@ use bevy::prelude::*;
 use bevy_radiance::camera::{DEFAULT_NEAR, read_transforms};
 use bevy_radiance::headless::{HeadlessCamera, HeadlessRenderer, HeadlessSettings, RgbaImage};
 use bevy_radiance::nerf::{MarchSettings, RadianceField, RadianceField3d, load_radiance_field_file, render_field_reference_scaled};
+use bevy_radiance::sequence::parse_manifest;
 use bevy_radiance::splat::asset::{AxisConvention, GaussianSplats};
 use bevy_radiance::splat::loader::{SplatLoaderSettings, load_splat_file};
 use bevy_radiance::splat::projection::SplatParams;
@@ -122,6 +124,15 @@ fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     let extension = args.scene.extension().and_then(|e| e.to_str()).unwrap_or("").to_ascii_lowercase();
     let scene = if extension == "ingp" || extension == "msgpack" {
         Scene::Field(load_radiance_field_file(&args.scene)?)
+    } else if args.scene.to_string_lossy().ends_with(".splatseq.ron") {
+        let text = std::fs::read_to_string(&args.scene).map_err(|e| format!("{}: {e}", args.scene.display()))?;
+        let name = args.scene.file_name().and_then(|n| n.to_str()).unwrap_or("sequence").to_string();
+        let sequence = parse_manifest(&text, &bevy::asset::AssetPath::from(name))?;
+        let index = sequence.frame_at(args.time);
+        let file = args.scene.parent().unwrap_or(std::path::Path::new(".")).join(sequence.frames[index].path());
+        eprintln!("sequence frame {index} of {} at {} s: {}", sequence.frames.len(), args.time, file.display());
+        let settings = sequence.settings.clone().unwrap_or(SplatLoaderSettings { axes: AxisConvention::AsIs, ..default() });
+        Scene::Splats(load_splat_file(&file, &settings)?)
     } else {
         let settings = SplatLoaderSettings { axes: AxisConvention::AsIs, ..default() };
         Scene::Splats(load_splat_file(&args.scene, &settings)?)
