@@ -59,5 +59,6 @@ fn fragment(@builtin(position) position: vec4<f32>) -> @location(0) vec4<f32> {
     let origin = (field.unit_from_world * vec4<f32>(view.camera_position.xyz, 1.0)).xyz;
     let unit_vector = (field.unit_from_world * vec4<f32>(dir_world, 0.0)).xyz;
     let length_scale = max(length(unit_vector), 1e-30);
-    return march_ray_unit(origin, unit_vector / length_scale, t_world * length_scale);
+    // field.march.w: the entity's opacity (fades).
+    return march_ray_unit(origin, unit_vector / length_scale, t_world * length_scale) * field.march.w;
 }

@@ -45,7 +45,7 @@ pub mod prelude {
     pub use crate::RadiancePlugin;
     pub use crate::splat::asset::{AxisConvention, GaussianSplats};
     pub use crate::splat::component::{GaussianSplat3d, SplatSettings};
-    pub use crate::nerf::{RadianceField, RadianceField3d, RadianceFieldCamera, RadianceFieldSettings};
+    pub use crate::nerf::{RadianceField, RadianceField3d, RadianceFieldCamera, RadianceFieldSettings, FieldSequence3d};
     pub use crate::splat::loader::{LodSelection, SplatLoaderSettings, SplatLodTree};
     pub use crate::sequence::{SequenceWindow, SplatSequence, SplatSequence3d};
     pub use crate::timeline::{LoopMode, Playback, PlaybackClock, PlaybackFinished, PlaybackLooped, TimelineSystems, TransformTrack};

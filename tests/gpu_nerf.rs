@@ -15,6 +15,8 @@ use bevy_radiance::nerf::{
     MarchSettings, RadianceField, RadianceField3d, RadianceFieldCamera, load_radiance_field_file, render_field_reference,
     render_field_reference_scaled,
 };
+use bevy_radiance::nerf::FieldSequence3d;
+use bevy_radiance::timeline::{Playback, PlaybackClock};
 use common::*;
 
 fn synthetic(spec: TestSnapshotSpec) -> RadianceField {
@@ -137,6 +139,40 @@ fn reduced_render_scale_matches_scaled_reference() {
         assert_not_blank(&gpu, "scaled field");
         assert!(p >= 40.0, "render scale {scale}: PSNR {p:.2} < 40 (max {m})");
     }
+}
+
+#[test]
+fn field_sequence_cross_fades_exactly() {
+    let mut r = renderer();
+    let a = synthetic(TestSnapshotSpec { seed: 21, ..Default::default() });
+    let b = synthetic(TestSnapshotSpec { seed: 22, blob_center: Vec3::new(0.6, 0.45, 0.5), ..Default::default() });
+    let mut assets = r.world_mut().resource_mut::<Assets<RadianceField>>();
+    let (ha, hb) = (assets.add(a.clone()), assets.add(b.clone()));
+    let playback = Playback::new().with_clock(PlaybackClock::Manual).at(1.3);
+    r.world_mut().spawn((FieldSequence3d::new([(0.0, ha), (2.0, hb)], 1.0), playback));
+    let mut camera = look_at_camera(64, 48, Vec3::new(0.6, 0.5, 3.2), Vec3::ZERO, 0.9);
+    camera.background = Vec3::new(0.9, 0.8, 0.7);
+    r.update();
+    let gpu = r.render(&camera).unwrap();
+    // (1 − w)·A + w·B (premultiplied, rendered over black), then over the background.
+    let mut black = camera.clone();
+    black.background = Vec3::ZERO;
+    let (ca, cb) = (cpu(&a, &black, Mat4::IDENTITY), cpu(&b, &black, Mat4::IDENTITY));
+    let w = 0.3;
+    let pixels = ca
+        .pixels
+        .iter()
+        .zip(&cb.pixels)
+        .map(|(pa, pb)| {
+            let sum = *pa * (1.0 - w) + *pb * w;
+            (sum.truncate() + (1.0 - sum.w) * camera.background).extend(sum.w)
+        })
+        .collect();
+    let expected = bevy_radiance::splat::reference::ReferenceImage { width: ca.width, height: ca.height, pixels };
+    let (p, m) = compare(&gpu, &expected, "nerf_cross_fade");
+    println!("cross-fade at w = 0.3: PSNR {p:.2} dB, max error {m}");
+    assert_not_blank(&gpu, "cross-fade");
+    assert!(p >= 40.0, "cross-fade: PSNR {p:.2} < 40 (max {m})");
 }
 
 #[test]

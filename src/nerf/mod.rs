@@ -31,6 +31,7 @@ pub mod mlp;
 pub mod occupancy;
 pub mod reference;
 pub mod render;
+pub mod sequence;
 pub mod snapshot;
 #[doc(hidden)]
 pub mod testing;
@@ -40,6 +41,7 @@ use bevy::prelude::*;
 pub use field::RadianceField;
 pub use loader::{RadianceFieldLoader, RadianceFieldLoaderSettings, load_radiance_field_file};
 pub use reference::{MarchSettings, RayResult, march_ray, render_field_reference, render_field_reference_scaled};
+pub use sequence::{FieldSequence3d, animate_field_sequences};
 pub use snapshot::NerfLoadError;
 
 /// Registers the [`RadianceField`] asset, its loader (`.ingp`, `.msgpack`) and its GPU renderer.
@@ -49,7 +51,8 @@ impl Plugin for RadianceFieldPlugin {
     fn build(&self, app: &mut App) {
         app.init_asset::<RadianceField>()
             .register_asset_loader(RadianceFieldLoader)
-            .add_plugins(render::NerfRenderPlugin);
+            .add_plugins(render::NerfRenderPlugin)
+            .add_systems(PostUpdate, animate_field_sequences.in_set(crate::timeline::TimelineSystems::Apply));
     }
 }
 
@@ -76,6 +79,13 @@ pub struct RadianceFieldSettings {
     pub min_transmittance: f32,
     /// Most network evaluations per ray (a cost cap). Default 16384.
     pub max_samples: u32,
+    /// Multiplies the field's colour and coverage (fading a field in or out).
+    /// Clamped to `[0, 1]`. Default 1.
+    pub opacity: f32,
+    /// Add the field to the others instead of layering it behind nearer ones:
+    /// two fields at the same place drawn additively with opacities `1 − w`
+    /// and `w` cross-fade exactly (used by [`FieldSequence3d`]). Default false.
+    pub additive: bool,
 }
 
 impl Default for RadianceFieldSettings {
@@ -84,6 +94,8 @@ impl Default for RadianceFieldSettings {
         Self {
             min_transmittance: march.min_transmittance,
             max_samples: march.max_samples,
+            opacity: 1.0,
+            additive: false,
         }
     }
 }

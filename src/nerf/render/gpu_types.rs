@@ -49,7 +49,7 @@ pub struct NerfFieldUniform {
     pub density_offsets: [u32; 4],
     /// Offsets of the colour matrices in the weight buffer.
     pub colour_offsets: [u32; 4],
-    /// Min transmittance, max samples, cone angle, unused.
+    /// Min transmittance, max samples, cone angle, opacity.
     pub march: [f32; 4],
     /// Colour activation (0 logistic, 1 exponential), max cascade, unused ×2.
     pub flags: [u32; 4],
@@ -94,6 +94,7 @@ impl GpuRadianceField {
         u.unit_from_world = self.unit_from_local * world_from_local.inverse();
         u.march[0] = settings.min_transmittance;
         u.march[1] = settings.max_samples as f32;
+        u.march[3] = if settings.opacity.is_nan() { 1.0 } else { settings.opacity.clamp(0.0, 1.0) };
         u
     }
 }
@@ -191,7 +192,7 @@ impl RenderAsset for GpuRadianceField {
                 NerfActivation::None => 3,
             },
         ];
-        template.march = [0.01, 16384.0, field.cone_angle, 0.0];
+        template.march = [0.01, 16384.0, field.cone_angle, 1.0];
         template.flags = [
             u32::from(field.rgb_activation == NerfActivation::Exponential),
             field.max_cascade(),

@@ -24,6 +24,8 @@ pub struct MarchKey {
     pub multisampled_depth: bool,
     /// The field's network shapes (the network code is generated for them).
     pub arch: FieldArch,
+    /// Additive blending (cross-fades) instead of "under".
+    pub additive: bool,
 }
 
 /// Layouts and pipelines of the radiance-field pass.
@@ -125,6 +127,12 @@ impl NerfPipelines {
             dst_factor: BlendFactor::One,
             operation: BlendOperation::Add,
         };
+        let add = BlendComponent {
+            src_factor: BlendFactor::One,
+            dst_factor: BlendFactor::One,
+            operation: BlendOperation::Add,
+        };
+        let blend = if key.additive { add } else { under };
         let pipeline = device.create_render_pipeline(&RawRenderPipelineDescriptor {
             label: Some("bevy_radiance:nerf:march"),
             layout: Some(&self.pipeline_layouts[&key.multisampled_depth]),
@@ -143,10 +151,7 @@ impl NerfPipelines {
                 compilation_options: Default::default(),
                 targets: &[Some(ColorTargetState {
                     format: SPLAT_LAYER_FORMAT,
-                    blend: Some(BlendState {
-                        color: under,
-                        alpha: under,
-                    }),
+                    blend: Some(BlendState { color: blend, alpha: blend }),
                     write_mask: ColorWrites::ALL,
                 })],
             }),

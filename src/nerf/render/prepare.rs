@@ -78,14 +78,14 @@ pub fn prepare_nerf_views(
         let camera_layers = layers.map(|l| l.0.clone()).unwrap_or_default();
         let sv = splat_view(view, viewport_size);
         let camera_position = sv.world_position();
-        let mut fields: Vec<(f32, &GpuRadianceField, NerfFieldUniform)> = extracted
+        let mut fields: Vec<(f32, &GpuRadianceField, NerfFieldUniform, bool)> = extracted
             .0
             .iter()
             .filter(|f| f.layers.intersects(&camera_layers))
             .filter_map(|f| {
                 let gpu = assets.get(f.asset).filter(|g| g.arch.levels > 0)?;
                 let distance = f.world_from_local.w_axis.truncate().distance(camera_position);
-                Some((distance, gpu, gpu.uniform(f.world_from_local, &f.settings)))
+                Some((distance, gpu, gpu.uniform(f.world_from_local, &f.settings), f.settings.additive))
             })
             .collect();
         if fields.is_empty() || view.clip_from_view.w_axis.w == 1.0 {
@@ -127,15 +127,15 @@ pub fn prepare_nerf_views(
         queue.write_buffer(&layer_rect, 0, bytemuck::bytes_of(&rect));
         let field_buffer = uniform_buffer("bevy_radiance:nerf:field_uniforms", FIELD_UNIFORM_STRIDE * fields.len() as u64);
         let mut bytes = vec![0u8; FIELD_UNIFORM_STRIDE as usize * fields.len()];
-        for (i, (_, _, u)) in fields.iter().enumerate() {
+        for (i, (_, _, u, _)) in fields.iter().enumerate() {
             let at = i * FIELD_UNIFORM_STRIDE as usize;
             bytes[at..at + size_of::<NerfFieldUniform>()].copy_from_slice(bytemuck::bytes_of(u));
         }
         queue.write_buffer(&field_buffer, 0, &bytes);
 
         let multisampled_depth = msaa.samples() > 1;
-        for (_, gpu, _) in &fields {
-            pipelines.prepare(&device, MarchKey { multisampled_depth, arch: gpu.arch });
+        for (_, gpu, _, additive) in &fields {
+            pipelines.prepare(&device, MarchKey { multisampled_depth, arch: gpu.arch, additive: *additive });
         }
         let composite_key = CompositeKey {
             format: target.main_texture_format(),
@@ -161,8 +161,8 @@ pub fn prepare_nerf_views(
         let draws = fields
             .iter()
             .enumerate()
-            .map(|(i, (_, gpu, _))| FieldDraw {
-                key: MarchKey { multisampled_depth, arch: gpu.arch },
+            .map(|(i, (_, gpu, _, additive))| FieldDraw {
+                key: MarchKey { multisampled_depth, arch: gpu.arch, additive: *additive },
                 bind_group: device.create_bind_group(
                     "bevy_radiance:nerf:field_bind_group",
                     &pipelines.field_layout,
