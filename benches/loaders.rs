@@ -30,7 +30,7 @@ use bevy_radiance::splat::loader::{SplatLoaderSettings, load_splat_file};
 
 fn synthetic(n: usize, degree: u8) -> GaussianSplats {
     let k = sh_coefficient_count(degree);
-    let f = |i: usize, s: f32| ((i as f32 * s).sin() * 0.5) as f32;
+    let f = |i: usize, s: f32| (i as f32 * s).sin() * 0.5;
     GaussianSplats {
         positions: (0..n)
             .map(|i| Vec3::new(f(i, 0.1), f(i, 0.2), f(i, 0.3)))

@@ -149,10 +149,10 @@ fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     };
     std::fs::create_dir_all(&args.out)?;
     let paths: Vec<PathBuf> = selected.iter().map(|i| args.out.join(format!("frame_{i:03}.png"))).collect();
-    if !args.overwrite {
-        if let Some(existing) = paths.iter().find(|p| p.exists()) {
-            return Err(format!("{} exists; pass --overwrite to replace it", existing.display()).into());
-        }
+    if !args.overwrite
+        && let Some(existing) = paths.iter().find(|p| p.exists())
+    {
+        return Err(format!("{} exists; pass --overwrite to replace it", existing.display()).into());
     }
 
     let mut renderer = HeadlessRenderer::new(HeadlessSettings::default())?;

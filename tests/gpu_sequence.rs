@@ -30,8 +30,10 @@ fn show(r: &mut HeadlessRenderer, entity: Entity, seconds: f32) -> usize {
     for _ in 0..400 {
         r.update();
         let status = r.world_mut().get::<SequenceStatus>(entity).unwrap();
-        if status.current.is_some() && status.displayed == status.current {
-            return status.current.unwrap();
+        if let Some(current) = status.current
+            && status.displayed == Some(current)
+        {
+            return current;
         }
         std::thread::sleep(std::time::Duration::from_millis(2));
     }

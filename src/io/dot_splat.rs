@@ -40,7 +40,7 @@ pub enum DotSplatError {
 /// Parses a `.splat` file into validated splats (SH degree 0) in the file's
 /// frame, which is the canonical training-PLY frame.
 pub fn parse_dot_splat(bytes: &[u8]) -> Result<GaussianSplats, DotSplatError> {
-    if bytes.len() % DOT_SPLAT_RECORD_BYTES != 0 {
+    if !bytes.len().is_multiple_of(DOT_SPLAT_RECORD_BYTES) {
         return Err(DotSplatError::LengthNotMultipleOf32 { len: bytes.len() });
     }
     let n = bytes.len() / DOT_SPLAT_RECORD_BYTES;

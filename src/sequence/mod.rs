@@ -132,14 +132,18 @@ fn window_frames(current: usize, count: usize, window: SequenceWindow, forward: 
     }
     // Load order: the current frame first, then outwards in the direction of play.
     frames.sort_by_key(|&f| {
-        let ahead = if forward { (f as i64 - current as i64).rem_euclid(count as i64) } else { (current as i64 - f as i64).rem_euclid(count as i64) };
-        ahead
+        if forward {
+            (f as i64 - current as i64).rem_euclid(count as i64)
+        } else {
+            (current as i64 - f as i64).rem_euclid(count as i64)
+        }
     });
     frames
 }
 
 /// Streams each sequence's frames around its playhead and shows the current
 /// one once loaded.
+#[expect(clippy::type_complexity, reason = "a Bevy system's query")]
 pub fn stream_sequence_frames(
     mut commands: Commands,
     asset_server: Res<AssetServer>,

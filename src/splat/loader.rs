@@ -228,6 +228,7 @@ pub async fn decode_splats(
                 for plane in meta.files() {
                     // Relative to the meta.json's folder.
                     let path = resolve_sog_path(&meta_path, &plane)?;
+                    #[expect(clippy::map_entry, reason = "the value is read asynchronously")]
                     if !files.contains_key(&path) {
                         let data = siblings.read(&path).await?;
                         files.insert(path, data);
@@ -295,12 +296,13 @@ fn percent_decode(uri: &str) -> String {
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
     while i < bytes.len() {
-        if bytes[i] == b'%' && i + 2 < bytes.len() {
-            if let Some(v) = uri.get(i + 1..i + 3).and_then(|h| u8::from_str_radix(h, 16).ok()) {
-                out.push(v);
-                i += 3;
-                continue;
-            }
+        if bytes[i] == b'%'
+            && i + 2 < bytes.len()
+            && let Some(v) = uri.get(i + 1..i + 3).and_then(|h| u8::from_str_radix(h, 16).ok())
+        {
+            out.push(v);
+            i += 3;
+            continue;
         }
         out.push(bytes[i]);
         i += 1;

@@ -62,10 +62,10 @@ pub fn apply_transform_tracks(mut tracks: Query<(&TransformTrack, &mut Playback,
         if playback.duration.is_none() && !track.keys.is_empty() {
             playback.duration = Some(track.duration());
         }
-        if let Some(sampled) = track.sample(playback.time) {
-            if *transform != sampled {
-                *transform = sampled;
-            }
+        if let Some(sampled) = track.sample(playback.time)
+            && *transform != sampled
+        {
+            *transform = sampled;
         }
     }
 }

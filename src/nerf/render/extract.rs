@@ -30,6 +30,7 @@ pub struct ExtractedField {
 pub struct ExtractedFields(pub Vec<ExtractedField>);
 
 /// Copies visible field entities into [`ExtractedFields`].
+#[expect(clippy::type_complexity, reason = "a Bevy system's query")]
 pub fn extract_fields(
     mut extracted: ResMut<ExtractedFields>,
     query: Extract<
@@ -71,6 +72,7 @@ pub fn enable_depth_texture_binding(mut cameras: Query<&mut Camera3d>) {
 
 /// Copies each 3D camera's [`RadianceFieldCamera`] onto its render-world view
 /// (and removes it from views whose camera no longer has one).
+#[expect(clippy::type_complexity, reason = "a Bevy system's query")]
 pub fn extract_field_cameras(
     mut commands: Commands,
     cameras: Extract<Query<(RenderEntity, Option<&RadianceFieldCamera>), With<Camera3d>>>,

@@ -103,14 +103,13 @@ impl GpuRadianceField {
 fn gpu_unsupported(field: &RadianceField) -> Option<String> {
     let hidden_ok = |m: &Mlp| {
         let n = m.layers.len();
-        n >= 1
-            && n <= 4
+        (1..=4).contains(&n)
             && m.layers[..n - 1]
                 .iter()
                 .all(|l| l.activation == Activation::ReLU && l.rows <= MAX_GPU_WIDTH && l.cols <= MAX_GPU_WIDTH)
             && m.layers[n - 1].activation == Activation::None
             && m.layers[n - 1].cols <= MAX_GPU_WIDTH
-            && m.layers.iter().all(|l| l.cols % 4 == 0 && (l.cols == 32 || l.cols % 4 == 0))
+            && m.layers.iter().all(|l| l.cols.is_multiple_of(4))
     };
     if field.grid.levels.len() > 16 || field.grid.config.n_levels * field.grid.config.features_per_level > 32 {
         return Some("more than 16 levels or 32 encoded features".into());

@@ -48,7 +48,7 @@ pub struct NerfViewResources {
 }
 
 /// Builds [`NerfViewResources`] for every camera view that sees a field.
-#[expect(clippy::too_many_arguments, reason = "a Bevy system")]
+#[expect(clippy::too_many_arguments, clippy::type_complexity, reason = "a Bevy system")]
 pub fn prepare_nerf_views(
     mut commands: Commands,
     device: Res<RenderDevice>,

@@ -36,6 +36,7 @@ pub struct ExtractedSplats(pub Vec<ExtractedSplat>);
 pub struct SplatViewLayers(pub RenderLayers);
 
 /// Copies visible splat entities into [`ExtractedSplats`].
+#[expect(clippy::type_complexity, reason = "a Bevy system's query")]
 pub fn extract_splats(
     mut extracted: ResMut<ExtractedSplats>,
     query: Extract<
@@ -68,6 +69,7 @@ pub fn extract_splats(
 }
 
 /// Copies each 3D camera's [`RenderLayers`] onto its render-world view.
+#[expect(clippy::type_complexity, reason = "a Bevy system's query")]
 pub fn extract_camera_layers(
     mut commands: Commands,
     cameras: Extract<Query<(RenderEntity, Option<&RenderLayers>), With<Camera3d>>>,

@@ -187,7 +187,7 @@ impl RenderAsset for GpuGaussianSplats {
         (device, pipelines): &mut SystemParamItem<Self::Param>,
         _previous: Option<&Self>,
     ) -> Result<Self, PrepareAssetError<Self::SourceAsset>> {
-        let limit = device.limits().max_storage_buffer_binding_size as u64;
+        let limit = device.limits().max_storage_buffer_binding_size;
         let needed = source.len() as u64 * 48;
         let sh_needed = source.len() as u64 * 4 * sh_stride_words(source.sh_degree) as u64;
         if needed.max(sh_needed) > limit {

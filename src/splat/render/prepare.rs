@@ -139,7 +139,7 @@ pub fn splat_view(view: &ExtractedView, size: UVec2) -> SplatView {
 }
 
 /// Builds [`SplatViewResources`] for every camera view that sees splats.
-#[expect(clippy::too_many_arguments, reason = "a Bevy system")]
+#[expect(clippy::too_many_arguments, clippy::type_complexity, reason = "a Bevy system")]
 pub fn prepare_splat_views(
     mut commands: Commands,
     device: Res<RenderDevice>,
@@ -223,7 +223,7 @@ pub fn prepare_splat_views(
             None => {
                 let capacity = total.saturating_add(total / 4);
                 let projected_bytes = PROJECTED_SPLAT_SIZE * capacity as u64;
-                let limit = device.limits().max_storage_buffer_binding_size as u64;
+                let limit = device.limits().max_storage_buffer_binding_size;
                 if projected_bytes > limit {
                     warn_once!(
                         "bevy_radiance: {total} splats in one view need {projected_bytes} bytes of projected splats, above this adapter's {limit}-byte storage binding limit; the view draws no splats"
