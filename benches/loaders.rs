@@ -141,7 +141,7 @@ fn cases() -> Vec<Case> {
         Case::in_memory(
             "sog_bundled_wave_4.2k",
             20,
-            read("tests/data/wave_0001.sog"),
+            read("assets/wave/wave_0001.sog"),
             |b| parse_bundled_sog(b).expect("valid file").len(),
         ),
         Case {

@@ -34,7 +34,7 @@ fn playbot_loads_at_every_lod_level() {
 
 #[test]
 fn bundled_sog_frame_loads() {
-    let splats = load_splat_file(&manifest("tests/data/wave_0001.sog"), &as_is(LodSelection::default())).unwrap();
+    let splats = load_splat_file(&manifest("assets/wave/wave_0001.sog"), &as_is(LodSelection::default())).unwrap();
     assert_eq!(splats.len(), 4_225);
 }
 

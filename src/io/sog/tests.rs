@@ -6,7 +6,7 @@ use std::io::Write;
 /// Plane files by name.
 pub(crate) type Planes = HashMap<String, Vec<u8>>;
 
-pub(crate) const WAVE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/wave_0001.sog");
+pub(crate) const WAVE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/assets/wave/wave_0001.sog");
 
 /// Lossless RGBA WebP.
 pub(crate) fn webp(rgba: &[u8], w: u32, h: u32) -> Vec<u8> {
