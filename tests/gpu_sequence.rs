@@ -1,6 +1,6 @@
 //! Splat sequences played through the timeline: the shipped 200-frame wave
 //! clip streams with bounded memory, shows the right frame at every time, and
-//! renders each frame exactly as that frame's file rendered directly. Runs on
+//! renders every one of its frames exactly as that frame's file rendered directly. Runs on
 //! Mesa lavapipe in CI (the renderer needs an adapter).
 
 mod common;
@@ -73,10 +73,12 @@ fn sequence_frames_render_like_their_files() {
     let mut r = renderer();
     let entity = spawn_wave(&mut r, SequenceWindow::default());
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("assets");
-    let mut camera = look_at_camera(160, 120, Vec3::new(0.0, 0.0, 3.0), Vec3::ZERO, 1.0);
+    // Small images: every one of the 200 frames is rendered twice on the CPU adapter.
+    let mut camera = look_at_camera(64, 48, Vec3::new(0.0, 2.5, 9.0), Vec3::new(0.0, 1.0, 0.0), 1.2);
     camera.background = Vec3::new(0.05, 0.05, 0.08);
     let mut previous: Option<Vec<u8>> = None;
-    for frame in [0usize, 37, 74, 111, 148, 199] {
+    let mut worst = f64::INFINITY;
+    for frame in 0..200usize {
         let shown = show(&mut r, entity, (frame as f32 + 0.5) / 30.0);
         assert_eq!(shown, frame);
         let from_sequence = r.render(&camera).unwrap();
@@ -88,9 +90,11 @@ fn sequence_frames_render_like_their_files() {
         let expected = r.render(&camera).unwrap();
         r.world_mut().despawn(direct);
         r.world_mut().entity_mut(entity).insert(Visibility::Inherited);
-        save_for_inspection(&from_sequence, &format!("sequence_frame_{frame}.png"));
+        if frame % 50 == 0 {
+            save_for_inspection(&from_sequence, &format!("sequence_frame_{frame}.png"));
+        }
         let p = psnr(&from_sequence.data, &expected.data);
-        println!("wave frame {frame}: PSNR {p:.2} dB against its file");
+        worst = worst.min(p);
         assert_not_blank(&from_sequence, &format!("wave frame {frame}"));
         assert!(p >= 50.0, "wave frame {frame}: PSNR {p:.2} < 50 against its own file");
         if let Some(previous) = &previous {
@@ -98,4 +102,5 @@ fn sequence_frames_render_like_their_files() {
         }
         previous = Some(from_sequence.data);
     }
+    println!("200 wave frames: lowest PSNR against their files {worst:.2} dB");
 }
