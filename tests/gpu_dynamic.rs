@@ -63,11 +63,16 @@ fn entities_sharing_a_dynamic_asset_play_independently() {
     let right = Transform::from_xyz(1.2, 0.0, 0.0);
     use bevy_radiance::splat::component::GaussianSplat3d;
     r.world_mut().spawn((GaussianSplat3d(handle.clone()), left, manual(0.3)));
-    r.world_mut().spawn((GaussianSplat3d(handle), right, manual(1.4)));
+    r.world_mut().spawn((GaussianSplat3d(handle.clone()), right, manual(1.4)));
+    // An entity without a playback gets a looping one with the clip's duration.
+    let auto = r.world_mut().spawn((GaussianSplat3d(handle), Visibility::Hidden)).id();
     let camera = look_at_camera(160, 96, Vec3::new(0.0, 0.3, 4.5), Vec3::ZERO, 1.1);
     let gpu = r.render(&camera).unwrap();
     let expected = reference(&camera, &[item(&splats, left, 0.3), item(&splats, right, 1.4)]);
     let (p, m) = compare(&gpu, &expected, "dynamic_shared_asset");
     println!("shared asset at 0.3 s and 1.4 s: PSNR {p:.2} dB, max error {m}");
     assert!(p >= 40.0, "shared asset: PSNR {p:.2} < 40 (max {m})");
+    let playback = r.world_mut().get::<Playback>(auto).expect("a dynamic capture gets a playback").clone();
+    assert_eq!(playback.duration, Some(2.0));
+    assert_eq!(playback.clock, PlaybackClock::Virtual);
 }

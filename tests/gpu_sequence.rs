@@ -104,3 +104,33 @@ fn sequence_frames_render_like_their_files() {
     }
     println!("200 wave frames: lowest PSNR against their files {worst:.2} dB");
 }
+
+#[test]
+fn a_missing_frame_keeps_the_last_good_one_on_screen() {
+    let dir = std::env::temp_dir().join(format!("bevy_radiance_sequence_{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let wave = Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/wave/wave_0001.sog");
+    std::fs::copy(&wave, dir.join("first.sog")).unwrap();
+    std::fs::write(dir.join("clip.splatseq.ron"), r#"(fps: 10.0, frames: List(["first.sog", "missing.sog"]))"#).unwrap();
+    let settings = bevy_radiance::headless::HeadlessSettings { asset_folder: dir.to_string_lossy().into_owned(), ..Default::default() };
+    let mut r = HeadlessRenderer::new(settings).unwrap_or_else(|e| panic!("GPU test cannot run: {e}"));
+    let handle = r.world_mut().resource::<AssetServer>().load::<SplatSequence>("clip.splatseq.ron");
+    let playback = Playback::new().with_clock(PlaybackClock::Manual);
+    let entity = r.world_mut().spawn((SplatSequence3d(handle), playback)).id();
+    assert_eq!(show(&mut r, entity, 0.05), 0);
+    r.world_mut().get_mut::<Playback>(entity).unwrap().seek(0.15);
+    let mut failed = None;
+    for _ in 0..400 {
+        r.update();
+        failed = r.world_mut().get::<SequenceStatus>(entity).unwrap().failed;
+        if failed.is_some() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(2));
+    }
+    assert_eq!(failed, Some(1), "the missing frame is reported");
+    let status = r.world_mut().get::<SequenceStatus>(entity).unwrap();
+    assert_eq!((status.current, status.displayed), (Some(1), Some(0)), "the last good frame stays on screen");
+    assert_eq!(displayed_path(&mut r, entity), "first.sog");
+    let _ = std::fs::remove_dir_all(&dir);
+}

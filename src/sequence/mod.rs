@@ -69,6 +69,8 @@ pub struct SequenceStatus {
     pub current: Option<usize>,
     /// The frame on screen (lags `current` while that frame loads).
     pub displayed: Option<usize>,
+    /// The last frame reported as failing to load (warned once).
+    pub failed: Option<usize>,
     /// Frames whose handles are held (loading or loaded), by index.
     resident: HashMap<usize, Handle<GaussianSplats>>,
 }
@@ -177,6 +179,14 @@ pub fn stream_sequence_frames(
         let Some(handle) = status.resident.get(&current).cloned() else {
             continue;
         };
+        if asset_server.load_state(&handle).is_failed() && status.failed != Some(current) {
+            status.failed = Some(current);
+            warn!(
+                "bevy_radiance: frame {current} of sequence {:?} ({}) failed to load; the last good frame stays on screen",
+                sequence.0.path(),
+                asset.frames[current]
+            );
+        }
         if status.displayed != Some(current) && splats.contains(&handle) {
             status.displayed = Some(current);
             if shown.map(|s| &s.0) != Some(&handle) {
