@@ -140,6 +140,13 @@ fn preprocess(@builtin(global_invocation_id) gid: vec3<u32>) {
         return;
     }
 
+    // Invisible splats (every fragment would fall below MIN_ALPHA) are culled,
+    // as in `project_splat`: most splats of a 4D clip at any one time.
+    let opacity = clamp(state.opacity * entity.opacity_scale, 0.0, 1.0);
+    if (!(opacity >= MIN_ALPHA)) {
+        return;
+    }
+
     var sh: array<vec3<f32>, 16>;
     let coefficients = (entity.sh_degree + 1u) * (entity.sh_degree + 1u);
     for (var c = 0u; c < coefficients; c++) {
@@ -147,8 +154,6 @@ fn preprocess(@builtin(global_invocation_id) gid: vec3<u32>) {
     }
     let dir = normalize(position - entity.camera_local.xyz);
     let color = sh_color(sh, entity.sh_degree, dir);
-    let opacity = clamp(state.opacity * entity.opacity_scale, 0.0, 1.0);
-
     projected[slot] = ProjectedSplat(
         vec4<f32>(mean, ndc_depth, radius),
         vec4<f32>(conic, opacity),

@@ -11,15 +11,16 @@ use crate::timeline::Playback;
 /// shows from its time until the next key's; over the last `crossfade`
 /// seconds before a key, the outgoing field fades out while the incoming one
 /// fades in (drawn additively with opacities `1 − w` and `w`, an exact
-/// cross-fade). The clip lasts until the last key's time plus `crossfade`
+/// cross-fade where no other radiance field lies in front of the pair). The clip lasts until the last key's time plus `crossfade`
 /// (the last key holds for that long). Looping wraps from the last key to the
 /// first without a fade.
 ///
 /// The keyframe fields are drawn by child entities that this component
 /// spawns (one per key, hidden while inactive); they inherit the entity's
 /// transform, so the whole sequence moves like one field.
-#[derive(Component, Clone, Debug, Default)]
+#[derive(Component, Debug, Default)]
 #[require(Transform, Visibility, Playback)]
+#[component(on_discard = despawn_keyframe_children)]
 pub struct FieldSequence3d {
     keys: Vec<(f32, Handle<RadianceField>)>,
     /// Cross-fade length in seconds (0: cut).
@@ -28,6 +29,33 @@ pub struct FieldSequence3d {
     /// set per frame).
     pub settings: RadianceFieldSettings,
     children: Vec<Entity>,
+}
+
+impl Clone for FieldSequence3d {
+    /// A copy with the same keys and settings; it spawns its own keyframe
+    /// children (the original's stay with the original).
+    fn clone(&self) -> Self {
+        Self {
+            keys: self.keys.clone(),
+            crossfade: self.crossfade,
+            settings: self.settings,
+            children: Vec::new(),
+        }
+    }
+}
+
+/// Removes a sequence's keyframe children when the component is replaced or removed.
+fn despawn_keyframe_children(mut world: bevy::ecs::world::DeferredWorld, context: bevy::ecs::lifecycle::HookContext) {
+    let children = world
+        .get::<FieldSequence3d>(context.entity)
+        .map(|s| s.children.clone())
+        .unwrap_or_default();
+    let mut commands = world.commands();
+    for child in children {
+        if let Ok(mut entity) = commands.get_entity(child) {
+            entity.despawn();
+        }
+    }
 }
 
 impl FieldSequence3d {
@@ -64,9 +92,11 @@ impl FieldSequence3d {
         let current = self.keys.partition_point(|k| k.0 <= seconds).saturating_sub(1);
         weights[current] = 1.0;
         if let Some(next) = self.keys.get(current + 1) {
-            let fade_start = next.0 - self.crossfade;
-            if self.crossfade > 0.0 && seconds > fade_start && seconds >= self.keys[current].0 {
-                let w = ((seconds - fade_start) / self.crossfade).clamp(0.0, 1.0);
+            // Keys closer than the cross-fade fade over the whole gap.
+            let fade = self.crossfade.min(next.0 - self.keys[current].0);
+            let fade_start = next.0 - fade;
+            if fade > 0.0 && seconds > fade_start && seconds >= self.keys[current].0 {
+                let w = ((seconds - fade_start) / fade).clamp(0.0, 1.0);
                 weights[current] = 1.0 - w;
                 weights[current + 1] = w;
             }
@@ -139,6 +169,28 @@ mod tests {
         assert_eq!(s.weights(-1.0), vec![1.0, 0.0, 0.0]);
         let cut = FieldSequence3d::new([(0.0, handles[0].clone()), (1.0, handles[1].clone())], f32::NAN);
         assert_eq!(cut.weights(0.99), vec![1.0, 0.0]);
+        // Keys closer than the cross-fade fade across the whole gap, continuously.
+        let close = FieldSequence3d::new([(0.0, handles[0].clone()), (0.5, handles[1].clone())], 2.0);
+        assert_eq!(close.weights(0.0), vec![1.0, 0.0]);
+        assert_eq!(close.weights(0.25), vec![0.5, 0.5]);
         assert!(FieldSequence3d::default().weights(1.0).is_empty());
+    }
+
+    #[test]
+    fn replacing_a_sequence_removes_its_children() {
+        use bevy::ecs::system::RunSystemOnce;
+        let mut world = World::new();
+        let keys = [(0.0, Handle::default()), (1.0, Handle::default())];
+        let entity = world.spawn(FieldSequence3d::new(keys.clone(), 0.5)).id();
+        world.run_system_once(animate_field_sequences).unwrap();
+        let count = |world: &mut World| world.query::<&RadianceField3d>().iter(world).count();
+        assert_eq!(count(&mut world), 2);
+        world.run_system_once(animate_field_sequences).unwrap();
+        assert_eq!(count(&mut world), 2, "children are spawned once");
+        world.entity_mut(entity).insert(FieldSequence3d::new(keys, 0.5));
+        world.flush();
+        assert_eq!(count(&mut world), 0, "the replaced sequence's children are gone");
+        world.run_system_once(animate_field_sequences).unwrap();
+        assert_eq!(count(&mut world), 2);
     }
 }

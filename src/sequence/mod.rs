@@ -71,6 +71,8 @@ pub struct SequenceStatus {
     pub displayed: Option<usize>,
     /// The last frame reported as failing to load (warned once).
     pub failed: Option<usize>,
+    /// The sequence asset the held frames belong to.
+    source: Option<AssetId<SplatSequence>>,
     /// Frames whose handles are held (loading or loaded), by index.
     resident: HashMap<usize, Handle<GaussianSplats>>,
 }
@@ -118,8 +120,11 @@ pub fn sync_sequence_playback(sequences: Res<Assets<SplatSequence>>, mut entitie
 /// The frames to hold for a playhead at `current` of `count` frames.
 fn window_frames(current: usize, count: usize, window: SequenceWindow, forward: bool, wrap: bool) -> Vec<usize> {
     let (before, after) = if forward { (window.behind, window.ahead) } else { (window.ahead, window.behind) };
+    // At most the whole clip, however large the window.
+    let span = count.saturating_sub(1) as i64;
+    let (before, after) = ((before as i64).min(span), (after as i64).min(span));
     let mut frames = Vec::with_capacity((before + after + 1) as usize);
-    for offset in -(before as i64)..=after as i64 {
+    for offset in -before..=after {
         let index = current as i64 + offset;
         let index = if wrap {
             index.rem_euclid(count as i64)
@@ -148,16 +153,38 @@ fn window_frames(current: usize, count: usize, window: SequenceWindow, forward: 
 #[expect(clippy::type_complexity, reason = "a Bevy system's query")]
 pub fn stream_sequence_frames(
     mut commands: Commands,
+    mut events: MessageReader<AssetEvent<SplatSequence>>,
     asset_server: Res<AssetServer>,
     sequences: Res<Assets<SplatSequence>>,
     splats: Res<Assets<GaussianSplats>>,
     mut entities: Query<(Entity, &SplatSequence3d, &Playback, &SequenceWindow, &mut SequenceStatus, Option<&GaussianSplat3d>)>,
 ) {
+    let modified: Vec<AssetId<SplatSequence>> = events
+        .read()
+        .filter_map(|e| match e {
+            AssetEvent::Modified { id } => Some(*id),
+            _ => None,
+        })
+        .collect();
     for (entity, sequence, playback, window, mut status, shown) in &mut entities {
+        if modified.contains(&sequence.0.id()) {
+            status.source = None;
+        }
         let Some(asset) = sequences.get(&sequence.0) else {
             continue;
         };
         let count = asset.frames.len();
+        // Built in code without frames or with a bad rate: nothing to play.
+        if count == 0 || !(asset.fps.is_finite() && asset.fps > 0.0) {
+            continue;
+        }
+        // A different (or reloaded) sequence: start over.
+        if status.source != Some(sequence.0.id()) {
+            status.resident.clear();
+            status.displayed = None;
+            status.failed = None;
+            status.source = Some(sequence.0.id());
+        }
         let current = asset.frame_at(playback.time);
         let forward = playback.speed * playback.direction() >= 0.0;
         let wrap = playback.mode == LoopMode::Loop && playback.clip.is_none();

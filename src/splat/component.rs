@@ -66,7 +66,7 @@ impl SplatSettings {
 pub fn sync_splat_playback(
     mut commands: Commands,
     assets: Res<Assets<GaussianSplats>>,
-    mut entities: Query<(Entity, &GaussianSplat3d, Option<&mut Playback>)>,
+    mut entities: Query<(Entity, &GaussianSplat3d, Option<&mut Playback>), Without<crate::sequence::SplatSequence3d>>,
 ) {
     for (entity, splats, playback) in &mut entities {
         let Some(timeline) = assets.get(&splats.0).and_then(|a| a.motion.timeline()) else {

@@ -220,6 +220,12 @@ pub fn project_splat(
         return None;
     }
 
+    // Every fragment of a splat below MIN_ALPHA opacity is dropped anyway
+    // (alpha = opacity · exp(power ≤ 0)): cull it (most splats of a 4D clip at any time).
+    let opacity = (opacity * params.opacity_scale).clamp(0.0, 1.0);
+    if !(opacity >= MIN_ALPHA) {
+        return None;
+    }
     let dir = (position - camera_local).normalize_or_zero();
     let degree = params.sh_degree.min(sh_degree_of(sh.len()));
     let color = sh_color(sh, degree, dir);
@@ -230,7 +236,7 @@ pub fn project_splat(
         depth,
         ndc_depth,
         color,
-        opacity: (opacity * params.opacity_scale).clamp(0.0, 1.0),
+        opacity,
     })
 }
 

@@ -202,6 +202,13 @@ impl Playback {
     /// Several wraps in one large step are counted, not looped over.
     pub fn advance(&mut self, dt: f32) -> AdvanceOutcome {
         let mut outcome = AdvanceOutcome::default();
+        if !self.time.is_finite() {
+            self.time = self.range().map_or(0.0, |(start, _)| start);
+        }
+        // A clip that finished in Once mode moves again once the mode changes.
+        if self.finished && self.mode != LoopMode::Once {
+            self.finished = false;
+        }
         let step = dt * self.speed;
         if self.paused || self.finished || !step.is_finite() || step == 0.0 {
             return outcome;

@@ -56,10 +56,10 @@ impl TransformTrack {
 }
 
 /// Sets the transforms of [`TransformTrack`] entities from their playback time,
-/// and gives playbacks without a duration the track's.
+/// and sets their playbacks' duration to the track's.
 pub fn apply_transform_tracks(mut tracks: Query<(&TransformTrack, &mut Playback, &mut Transform)>) {
     for (track, mut playback, mut transform) in &mut tracks {
-        if playback.duration.is_none() && !track.keys.is_empty() {
+        if !track.keys.is_empty() && playback.duration != Some(track.duration()) {
             playback.duration = Some(track.duration());
         }
         if let Some(sampled) = track.sample(playback.time)

@@ -97,6 +97,16 @@ pub fn pack_splats(splats: &GaussianSplats) -> (Vec<[f32; 4]>, Vec<u32>) {
     (geometry, sh)
 }
 
+/// `vec4`s of motion data per splat (see `crate::splat::motion::gpu`).
+fn motion_stride_vec4(source: &GaussianSplats) -> u32 {
+    use crate::splat::motion::gpu::{SLICED_4D_STRIDE_VEC4, SPACETIME_STRIDE_VEC4};
+    match source.motion.kind() {
+        crate::splat::motion::MotionKind::Static => 0,
+        crate::splat::motion::MotionKind::Spacetime => SPACETIME_STRIDE_VEC4,
+        crate::splat::motion::MotionKind::Sliced4d => SLICED_4D_STRIDE_VEC4,
+    }
+}
+
 /// A splat asset uploaded to the GPU.
 pub struct GpuGaussianSplats {
     /// Number of splats.
@@ -173,11 +183,7 @@ impl RenderAsset for GpuGaussianSplats {
     type Param = (SRes<RenderDevice>, SRes<SplatPipelines>);
 
     fn byte_len(source: &Self::SourceAsset) -> Option<usize> {
-        let motion = match source.motion.kind() {
-            crate::splat::motion::MotionKind::Static => 0,
-            crate::splat::motion::MotionKind::Spacetime => 64,
-            crate::splat::motion::MotionKind::Sliced4d => 48,
-        };
+        let motion = 16 * motion_stride_vec4(source) as usize;
         Some(source.len() * (48 + motion + 4 * sh_stride_words(source.sh_degree) as usize))
     }
 
@@ -190,6 +196,8 @@ impl RenderAsset for GpuGaussianSplats {
         let limit = device.limits().max_storage_buffer_binding_size;
         let needed = source.len() as u64 * 48;
         let sh_needed = source.len() as u64 * 4 * sh_stride_words(source.sh_degree) as u64;
+        let motion_needed = source.len() as u64 * 16 * motion_stride_vec4(&source) as u64;
+        let sh_needed = sh_needed.max(motion_needed);
         if needed.max(sh_needed) > limit {
             bevy::log::error!(
                 "bevy_radiance: a splat asset of {} splats needs {} bytes in one storage buffer, above this adapter's {limit}-byte limit; it is not drawn (split the capture or lower its SH degree)",
