@@ -9,12 +9,10 @@
 //! channel-major: `f_rest_{c·(K−1) + (k−1)}` is coefficient `k` (1..K) of channel
 //! `c` (0 = R, 1 = G, 2 = B). Other properties (`nx`, `transform`, ...) are ignored.
 
-use std::fmt::Write as _;
-
 use bevy::math::{Quat, Vec3};
 
 use super::error::SplatLoadError;
-use super::ply::{PlyFile, PlyFormat};
+use super::ply::{PlyFile, PlyFormat, write_float_vertex_ply};
 use crate::splat::asset::{GaussianSplats, sh_coefficient_count};
 
 /// Properties read before the `f_rest_*` block, in decode order.
@@ -127,48 +125,23 @@ pub fn write_gaussian_ply(splats: &GaussianSplats, format: PlyFormat) -> Vec<u8>
     let degree = splats.sh_degree.min(crate::splat::asset::MAX_SH_DEGREE);
     let k = sh_coefficient_count(degree);
     let per_channel = k - 1;
-    let n = splats.len();
-
-    let mut header = String::new();
-    header.push_str("ply\n");
-    let _ = writeln!(header, "format {} 1.0", format.header_name());
-    header.push_str("comment written by bevy_radiance\n");
-    let _ = writeln!(header, "element vertex {n}");
-    let mut names: Vec<String> = [
-        "x", "y", "z", "nx", "ny", "nz", "f_dc_0", "f_dc_1", "f_dc_2",
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect();
+    let mut names: Vec<String> = ["x", "y", "z", "nx", "ny", "nz", "f_dc_0", "f_dc_1", "f_dc_2"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
     names.extend(rest_names(3 * per_channel));
     names.extend(
-        [
-            "opacity", "scale_0", "scale_1", "scale_2", "rot_0", "rot_1", "rot_2", "rot_3",
-        ]
-        .iter()
-        .map(|s| s.to_string()),
+        ["opacity", "scale_0", "scale_1", "scale_2", "rot_0", "rot_1", "rot_2", "rot_3"]
+            .iter()
+            .map(|s| s.to_string()),
     );
-    for name in &names {
-        let _ = writeln!(header, "property float {name}");
-    }
-    header.push_str("end_header\n");
-
-    let m = names.len();
-    let mut out = header.into_bytes();
-    match format {
-        PlyFormat::Ascii => out.reserve(n * m * 12),
-        _ => out.reserve(n * m * 4),
-    }
     let stride = splats.sh_per_splat();
-    let mut row = vec![0f32; m];
-    let mut text = String::new();
-    for i in 0..n {
+    write_float_vertex_ply(&names, splats.len(), format, |i, row| {
         let p = splats.positions.get(i).copied().unwrap_or(Vec3::ZERO);
         let q = splats.rotations.get(i).copied().unwrap_or(Quat::IDENTITY);
         let s = splats.scales.get(i).copied().unwrap_or(Vec3::ONE);
         let o = splats.opacities.get(i).copied().unwrap_or(1.0);
         let coeff = |j: usize| splats.sh.get(i * stride + j).copied().unwrap_or([0.0; 3]);
-        row.fill(0.0);
         row[0] = p.x;
         row[1] = p.y;
         row[2] = p.z;
@@ -190,31 +163,7 @@ pub fn write_gaussian_ply(splats: &GaussianSplats, format: PlyFormat) -> Vec<u8>
         row[tail + 5] = q.x;
         row[tail + 6] = q.y;
         row[tail + 7] = q.z;
-        match format {
-            PlyFormat::Ascii => {
-                text.clear();
-                for (j, v) in row.iter().enumerate() {
-                    if j > 0 {
-                        text.push(' ');
-                    }
-                    let _ = write!(text, "{v}");
-                }
-                text.push('\n');
-                out.extend_from_slice(text.as_bytes());
-            }
-            PlyFormat::BinaryLittleEndian => {
-                for v in &row {
-                    out.extend_from_slice(&v.to_le_bytes());
-                }
-            }
-            PlyFormat::BinaryBigEndian => {
-                for v in &row {
-                    out.extend_from_slice(&v.to_be_bytes());
-                }
-            }
-        }
-    }
-    out
+    })
 }
 
 /// Inverse sigmoid with the probability clamped into `[1e-6, 1 − 1e-6]`.

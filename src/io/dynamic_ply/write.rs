@@ -4,12 +4,10 @@
 //! [`AxisConvention::Opencv`](crate::splat::asset::AxisConvention::Opencv) is
 //! in Bevy's frame, so flip it back (or load the file with `AsIs`) to round-trip.
 
-use std::fmt::Write as _;
-
 use bevy::math::{Quat, Vec3};
 
 use crate::io::gaussian_ply::{log_scale, logit, rest_names};
-use crate::io::ply::PlyFormat;
+use crate::io::ply::{PlyFormat, write_float_vertex_ply};
 use crate::splat::asset::{GaussianSplats, MAX_SH_DEGREE, SH_C0, sh_coefficient_count};
 use crate::splat::motion::SplatMotion;
 
@@ -22,43 +20,6 @@ pub enum Sliced4dNaming {
     /// bevy_gaussian_splatting's `.ply4d`, activated: `x y z t st sx sy sz
     /// opacity rot_x..rot_w rot_r_x..rot_r_w feat_{r,g,b}_{i}`.
     Ply4d,
-}
-
-/// A float-only `vertex` PLY with these property names; `fill(i, row)` writes
-/// row `i`.
-fn write_float_ply(names: &[String], n: usize, format: PlyFormat, mut fill: impl FnMut(usize, &mut [f32])) -> Vec<u8> {
-    let mut header = String::new();
-    header.push_str("ply\n");
-    let _ = writeln!(header, "format {} 1.0", format.header_name());
-    header.push_str("comment written by bevy_radiance\n");
-    let _ = writeln!(header, "element vertex {n}");
-    for name in names {
-        let _ = writeln!(header, "property float {name}");
-    }
-    header.push_str("end_header\n");
-    let mut out = header.into_bytes();
-    let mut row = vec![0f32; names.len()];
-    let mut text = String::new();
-    for i in 0..n {
-        row.fill(0.0);
-        fill(i, &mut row);
-        match format {
-            PlyFormat::Ascii => {
-                text.clear();
-                for (j, v) in row.iter().enumerate() {
-                    if j > 0 {
-                        text.push(' ');
-                    }
-                    let _ = write!(text, "{v}");
-                }
-                text.push('\n');
-                out.extend_from_slice(text.as_bytes());
-            }
-            PlyFormat::BinaryLittleEndian => row.iter().for_each(|v| out.extend_from_slice(&v.to_le_bytes())),
-            PlyFormat::BinaryBigEndian => row.iter().for_each(|v| out.extend_from_slice(&v.to_be_bytes())),
-        }
-    }
-    out
 }
 
 fn strings(names: &[&str]) -> Vec<String> {
@@ -83,7 +44,7 @@ pub fn write_spacetime_ply(splats: &GaussianSplats, format: PlyFormat) -> Option
     names.extend(strings(&["f_dc_0", "f_dc_1", "f_dc_2", "opacity", "scale_0", "scale_1", "scale_2"]));
     names.extend(strings(&["rot_0", "rot_1", "rot_2", "rot_3", "omega_0", "omega_1", "omega_2", "omega_3"]));
     let k = splats.sh_per_splat();
-    Some(write_float_ply(&names, splats.len(), format, |i, row| {
+    Some(write_float_vertex_ply(&names, splats.len(), format, |i, row| {
         let p = splats.positions.get(i).copied().unwrap_or(Vec3::ZERO);
         row[0..3].copy_from_slice(&p.to_array());
         row[3] = m.trbf_center.get(i).copied().unwrap_or(0.0);
@@ -126,7 +87,7 @@ pub fn write_sliced4d_ply(splats: &GaussianSplats, format: PlyFormat, naming: Sl
             names.extend(rest_names(3 * (k - 1)));
             names.extend(strings(&["opacity", "scale_0", "scale_1", "scale_2", "rot_0", "rot_1", "rot_2", "rot_3"]));
             names.extend(strings(&["t", "scale_t", "rot_r_0", "rot_r_1", "rot_r_2", "rot_r_3"]));
-            write_float_ply(&names, splats.len(), format, |i, row| {
+            write_float_vertex_ply(&names, splats.len(), format, |i, row| {
                 row[0..3].copy_from_slice(&position(i).to_array());
                 row[6..9].copy_from_slice(&coeff(i, 0));
                 for j in 1..k {
@@ -151,7 +112,7 @@ pub fn write_sliced4d_ply(splats: &GaussianSplats, format: PlyFormat, naming: Sl
             for j in 0..k {
                 names.extend(["r", "g", "b"].map(|c| format!("feat_{c}_{j}")));
             }
-            write_float_ply(&names, splats.len(), format, |i, row| {
+            write_float_vertex_ply(&names, splats.len(), format, |i, row| {
                 row[0..3].copy_from_slice(&position(i).to_array());
                 row[3] = time(i);
                 row[4] = time_scale(i);

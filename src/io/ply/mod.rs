@@ -16,9 +16,11 @@ use super::error::SplatLoadError;
 mod header;
 mod reader;
 mod view;
+mod writer;
 
 pub use header::{ElementDef, PlyFormat, PlyHeader, PropertyDef, PropertyType, ScalarType};
 pub use view::ElementView;
+pub(crate) use writer::write_float_vertex_ply;
 
 use reader::{ElementData, Tokens, locate_binary_element, parse_ascii_element};
 
