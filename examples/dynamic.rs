@@ -21,16 +21,19 @@
 use std::path::PathBuf;
 
 use bevy::prelude::*;
-use bevy::render::view::screenshot::{Screenshot, save_to_disk};
 use bevy_radiance::prelude::*;
 
 #[path = "support/orbit.rs"]
 mod orbit;
+#[path = "support/screenshot.rs"]
+mod screenshot;
 use orbit::{Orbit, OrbitPlugin};
+use screenshot::ScreenshotPlugin;
 
 #[derive(Resource)]
 struct Options {
-    screenshot: Option<PathBuf>,
+    /// `--screenshot`: walk the player onto the pad by script.
+    scripted: bool,
 }
 
 /// The wave sequence.
@@ -65,8 +68,13 @@ fn main() {
         }
     }
     App::new()
-        .add_plugins((DefaultPlugins, RadiancePlugin, OrbitPlugin))
-        .insert_resource(Options { screenshot })
+        .add_plugins((
+            DefaultPlugins,
+            RadiancePlugin,
+            OrbitPlugin,
+            ScreenshotPlugin { path: screenshot.clone(), at_frame: 70 },
+        ))
+        .insert_resource(Options { scripted: screenshot.is_some() })
         .insert_resource(ClearColor(Color::srgb(0.05, 0.06, 0.08)))
         .add_systems(Startup, setup)
         .add_systems(
@@ -74,7 +82,6 @@ fn main() {
             (
                 (move_player, trigger_fountain, playback_keys).chain().before(TimelineSystems::Advance),
                 log_playback_messages.after(TimelineSystems::Advance),
-                take_screenshot,
             ),
         )
         .run();
@@ -157,7 +164,7 @@ fn move_player(
     }
     *frame += 1;
     for mut transform in &mut players {
-        if options.screenshot.is_some() && *frame == 10 {
+        if options.scripted && *frame == 10 {
             // Scripted run: step onto the pad.
             transform.translation = Vec3::new(1.8, 0.2, 1.6);
         }
@@ -235,18 +242,5 @@ fn log_playback_messages(mut finished: MessageReader<PlaybackFinished>, mut loop
     }
     for message in looped.read() {
         debug!("{:?} looped ×{}", message.entity, message.count);
-    }
-}
-
-fn take_screenshot(mut commands: Commands, options: Res<Options>, mut frame: Local<u32>, mut exit: MessageWriter<AppExit>) {
-    let Some(path) = &options.screenshot else {
-        return;
-    };
-    *frame += 1;
-    if *frame == 70 {
-        commands.spawn(Screenshot::primary_window()).observe(save_to_disk(path.clone()));
-    }
-    if *frame == 80 {
-        exit.write(AppExit::Success);
     }
 }

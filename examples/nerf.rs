@@ -17,20 +17,21 @@
 use std::path::PathBuf;
 
 use bevy::prelude::*;
-use bevy::render::view::screenshot::{Screenshot, save_to_disk};
 use bevy_radiance::nerf::{RadianceField3d, load_radiance_field_file};
 use bevy_radiance::nerf::RadianceField;
 use bevy_radiance::prelude::*;
 
 #[path = "support/orbit.rs"]
 mod orbit;
+#[path = "support/screenshot.rs"]
+mod screenshot;
 use orbit::{Orbit, OrbitPlugin};
+use screenshot::ScreenshotPlugin;
 
 #[derive(Resource)]
 struct Options {
     file: Option<PathBuf>,
     render_scale: f32,
-    screenshot: Option<PathBuf>,
 }
 
 
@@ -53,11 +54,16 @@ fn main() {
         }
     }
     App::new()
-        .add_plugins((DefaultPlugins, RadiancePlugin, OrbitPlugin))
-        .insert_resource(Options { file, render_scale, screenshot })
+        .add_plugins((
+            DefaultPlugins,
+            RadiancePlugin,
+            OrbitPlugin,
+            ScreenshotPlugin { path: screenshot, at_frame: 20 },
+        ))
+        .insert_resource(Options { file, render_scale })
         .insert_resource(ClearColor(Color::srgb(0.05, 0.06, 0.08)))
         .add_systems(Startup, setup)
-        .add_systems(Update, (change_render_scale, take_screenshot))
+        .add_systems(Update, change_render_scale)
         .run();
 }
 
@@ -115,18 +121,5 @@ fn change_render_scale(keys: Res<ButtonInput<KeyCode>>, mut cameras: Query<&mut 
         };
         camera.render_scale = scale.clamp(bevy_radiance::nerf::MIN_RENDER_SCALE, 1.0);
         info!("field render scale {}", camera.render_scale);
-    }
-}
-
-fn take_screenshot(mut commands: Commands, options: Res<Options>, mut frame: Local<u32>, mut exit: MessageWriter<AppExit>) {
-    let Some(path) = &options.screenshot else {
-        return;
-    };
-    *frame += 1;
-    if *frame == 20 {
-        commands.spawn(Screenshot::primary_window()).observe(save_to_disk(path.clone()));
-    }
-    if *frame == 30 {
-        exit.write(AppExit::Success);
     }
 }

@@ -14,18 +14,19 @@
 use std::path::PathBuf;
 
 use bevy::prelude::*;
-use bevy::render::view::screenshot::{Screenshot, save_to_disk};
 use bevy_radiance::prelude::*;
 use bevy_radiance::splat::loader::load_splat_file;
 
 #[path = "support/orbit.rs"]
 mod orbit;
+#[path = "support/screenshot.rs"]
+mod screenshot;
 use orbit::{Orbit, OrbitPlugin};
+use screenshot::ScreenshotPlugin;
 
 #[derive(Resource)]
 struct Options {
     file: Option<PathBuf>,
-    screenshot: Option<PathBuf>,
 }
 
 #[derive(Component)]
@@ -53,11 +54,12 @@ fn main() {
             }),
             RadiancePlugin,
             OrbitPlugin,
+            ScreenshotPlugin { path: screenshot, at_frame: 30 },
         ))
-        .insert_resource(Options { file, screenshot })
+        .insert_resource(Options { file })
         .insert_resource(ClearColor(Color::srgb(0.05, 0.06, 0.08)))
         .add_systems(Startup, setup)
-        .add_systems(Update, (frame_capture, take_screenshot))
+        .add_systems(Update, frame_capture)
         .run();
 }
 
@@ -139,17 +141,4 @@ fn robust_bounds(points: &[Vec3]) -> (Vec3, Vec3) {
     };
     let (x, y, z) = (axis(|p| p.x), axis(|p| p.y), axis(|p| p.z));
     (Vec3::new(x.0, y.0, z.0), Vec3::new(x.1, y.1, z.1))
-}
-
-fn take_screenshot(mut commands: Commands, options: Res<Options>, mut frame: Local<u32>, mut exit: MessageWriter<AppExit>) {
-    let Some(path) = &options.screenshot else {
-        return;
-    };
-    *frame += 1;
-    if *frame == 30 {
-        commands.spawn(Screenshot::primary_window()).observe(save_to_disk(path.clone()));
-    }
-    if *frame == 40 {
-        exit.write(AppExit::Success);
-    }
 }

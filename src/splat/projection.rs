@@ -223,7 +223,7 @@ pub fn project_splat(
     // Every fragment of a splat below MIN_ALPHA opacity is dropped anyway
     // (alpha = opacity · exp(power ≤ 0)): cull it (most splats of a 4D clip at any time).
     let opacity = (opacity * params.opacity_scale).clamp(0.0, 1.0);
-    if !(opacity >= MIN_ALPHA) {
+    if opacity.is_nan() || opacity < MIN_ALPHA {
         return None;
     }
     let dir = (position - camera_local).normalize_or_zero();
