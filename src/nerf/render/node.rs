@@ -5,15 +5,12 @@
 
 use bevy::prelude::*;
 use bevy::render::diagnostic::RecordDiagnostics;
-use bevy::render::render_resource::{
-    LoadOp, Operations, RenderPassColorAttachment, RenderPassDescriptor, StoreOp,
-};
 use bevy::render::renderer::{RenderContext, ViewQuery};
 use bevy::render::view::ViewTarget;
 
 use super::pipeline::NerfPipelines;
 use super::prepare::NerfViewResources;
-use crate::splat::render::node::composite_layer;
+use crate::splat::render::node::{begin_clear_pass, composite_layer};
 use crate::splat::render::pipeline::SplatPipelines;
 
 /// The `Core3d` system that renders a view's radiance fields.
@@ -36,22 +33,7 @@ pub fn nerf_pass(
     {
         let encoder = ctx.command_encoder();
         let span = diagnostics.time_span(encoder, "bevy_radiance:nerf_march");
-        let mut pass = encoder.begin_render_pass(&RenderPassDescriptor {
-            label: Some("bevy_radiance:nerf:march"),
-            color_attachments: &[Some(RenderPassColorAttachment {
-                view: &resources.layer.default_view,
-                depth_slice: None,
-                resolve_target: None,
-                ops: Operations {
-                    load: LoadOp::Clear(Default::default()),
-                    store: StoreOp::Store,
-                },
-            })],
-            depth_stencil_attachment: None,
-            timestamp_writes: None,
-            occlusion_query_set: None,
-            multiview_mask: None,
-        });
+        let mut pass = begin_clear_pass(encoder, "bevy_radiance:nerf:march", &resources.layer.default_view);
         pass.set_bind_group(0, &resources.view_bind_group, &[]);
         for draw in &resources.draws {
             let Some(march) = pipelines.get(draw.key) else {

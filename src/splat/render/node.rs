@@ -147,25 +147,35 @@ pub fn composite_layer(
     let encoder = ctx.command_encoder();
     let span = diagnostics.time_span(encoder, label);
     {
-        let mut pass = encoder.begin_render_pass(&RenderPassDescriptor {
-            label: Some(label),
-            color_attachments: &[Some(RenderPassColorAttachment {
-                view: post_process.destination,
-                depth_slice: None,
-                resolve_target: None,
-                ops: Operations {
-                    load: LoadOp::Clear(Default::default()),
-                    store: StoreOp::Store,
-                },
-            })],
-            depth_stencil_attachment: None,
-            timestamp_writes: None,
-            occlusion_query_set: None,
-            multiview_mask: None,
-        });
+        let mut pass = begin_clear_pass(encoder, label, post_process.destination);
         pass.set_pipeline(pipeline);
         pass.set_bind_group(0, &bind_group, &[]);
         pass.draw(0..3, 0..1);
     }
     span.end(encoder);
+}
+
+/// Begins a render pass that clears one colour attachment, `view`, to
+/// transparent black and stores it (no depth attachment).
+pub fn begin_clear_pass<'a>(
+    encoder: &'a mut bevy::render::render_resource::CommandEncoder,
+    label: &'a str,
+    view: &'a bevy::render::render_resource::TextureView,
+) -> wgpu::RenderPass<'a> {
+    encoder.begin_render_pass(&RenderPassDescriptor {
+        label: Some(label),
+        color_attachments: &[Some(RenderPassColorAttachment {
+            view,
+            depth_slice: None,
+            resolve_target: None,
+            ops: Operations {
+                load: LoadOp::Clear(Default::default()),
+                store: StoreOp::Store,
+            },
+        })],
+        depth_stencil_attachment: None,
+        timestamp_writes: None,
+        occlusion_query_set: None,
+        multiview_mask: None,
+    })
 }
