@@ -26,7 +26,7 @@ use bevy_radiance::io::ply::PlyFormat;
 use bevy_radiance::io::sog::parse_bundled_sog;
 use bevy_radiance::io::spz::parse_spz;
 use bevy_radiance::splat::asset::{AxisConvention, GaussianSplats, sh_coefficient_count};
-use bevy_radiance::splat::loader::{SplatLoaderSettings, load_splat_file};
+use bevy_radiance::io::{SplatLoaderSettings, load_splat_file};
 
 fn synthetic(n: usize, degree: u8) -> GaussianSplats {
     let k = sh_coefficient_count(degree);

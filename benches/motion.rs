@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use bevy::math::Vec3;
 use bevy_radiance::splat::motion::MotionKind;
-use bevy_radiance::splat::motion::testing::synthetic_dynamic;
+use bevy_radiance::testing::motion::synthetic_dynamic;
 
 const SPLATS: usize = 1_000_000;
 

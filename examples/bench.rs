@@ -34,13 +34,13 @@ use bevy::prelude::*;
 use bevy_radiance::camera::CameraIntrinsics;
 use bevy_radiance::headless::{HeadlessCamera, HeadlessRenderer, HeadlessSettings};
 use bevy_radiance::camera::DEFAULT_NEAR;
-use bevy_radiance::nerf::reference::pixel_ray;
-use bevy_radiance::nerf::{
-    MarchSettings, RadianceField, RadianceField3d, RadianceFieldCamera, field_layer_size, load_radiance_field_file, march_ray,
-};
-use bevy_radiance::splat::loader::{SplatLoaderSettings, load_splat_file};
+use bevy_radiance::field::reference::pixel_ray;
+use bevy_radiance::field::{MarchSettings, RadianceField, field_layer_size, march_ray};
+use bevy_radiance::io::load_radiance_field_file;
+use bevy_radiance::scene::{RadianceField3d, RadianceFieldCamera};
+use bevy_radiance::io::{SplatLoaderSettings, load_splat_file};
 use bevy_radiance::splat::motion::MotionKind;
-use bevy_radiance::splat::motion::testing::synthetic_dynamic;
+use bevy_radiance::testing::motion::synthetic_dynamic;
 use bevy_radiance::timeline::Playback;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -130,9 +130,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("scene: {} ({what}), {width}x{height}, {frames} frames", file.display());
     println!("frame (CPU + GPU, submit to idle): median {median:.2} ms, mean {mean:.2} ms");
     if let Some((field, world_from_local)) = &field_for_count {
-        let full = intrinsics.splat_view(orbit(0), DEFAULT_NEAR);
+        let full = intrinsics.camera_view(orbit(0), DEFAULT_NEAR);
         let layer = field_layer_size(UVec2::new(width, height), render_scale);
-        let layer_view = bevy_radiance::splat::projection::SplatView { size: layer.as_vec2(), ..full };
+        let layer_view = bevy_radiance::camera::CameraView { size: layer.as_vec2(), ..full };
         let local_from_world = world_from_local.inverse();
         let settings = MarchSettings::default();
         let (mut samples, mut rays) = (0u64, 0u64);
@@ -173,7 +173,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 fn sequence_upload(renderer: &mut HeadlessRenderer, manifest: &std::path::Path, frames: usize) -> Result<(), Box<dyn std::error::Error>> {
     use bevy::render::render_resource::{BufferInitDescriptor, BufferUsages};
     use bevy_radiance::sequence::parse_manifest;
-    use bevy_radiance::splat::render::gpu_types::pack_splats;
+    use bevy_radiance::render::splat::gpu_asset::pack_splats;
     let text = std::fs::read_to_string(manifest)?;
     let name = manifest.file_name().and_then(|n| n.to_str()).ok_or("manifest name")?;
     let sequence = parse_manifest(&text, &bevy::asset::AssetPath::from(name.to_string()))?;

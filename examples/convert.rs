@@ -18,7 +18,7 @@ use bevy_radiance::io::gaussian_ply::write_gaussian_ply;
 use bevy_radiance::io::ply::PlyFormat;
 use bevy_radiance::io::spz::write_spz;
 use bevy_radiance::splat::asset::{AxisConvention, GaussianSplats};
-use bevy_radiance::splat::loader::{SplatLoaderSettings, load_splat_file};
+use bevy_radiance::io::{SplatLoaderSettings, load_splat_file};
 
 const USAGE: &str = "usage: convert INPUT OUTPUT(.ply|.spz) [--crop MINX,MINY,MINZ,MAXX,MAXY,MAXZ] [--overwrite]";
 

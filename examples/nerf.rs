@@ -17,8 +17,9 @@
 use std::path::PathBuf;
 
 use bevy::prelude::*;
-use bevy_radiance::nerf::{RadianceField3d, load_radiance_field_file};
-use bevy_radiance::nerf::RadianceField;
+use bevy_radiance::io::load_radiance_field_file;
+use bevy_radiance::scene::RadianceField3d;
+use bevy_radiance::field::RadianceField;
 use bevy_radiance::prelude::*;
 
 #[path = "support/orbit.rs"]
@@ -119,7 +120,7 @@ fn change_render_scale(keys: Res<ButtonInput<KeyCode>>, mut cameras: Query<&mut 
         } else {
             continue;
         };
-        camera.render_scale = scale.clamp(bevy_radiance::nerf::MIN_RENDER_SCALE, 1.0);
+        camera.render_scale = scale.clamp(bevy_radiance::field::MIN_RENDER_SCALE, 1.0);
         info!("field render scale {}", camera.render_scale);
     }
 }

@@ -25,10 +25,12 @@ use std::process::ExitCode;
 use bevy::prelude::*;
 use bevy_radiance::camera::{DEFAULT_NEAR, read_transforms};
 use bevy_radiance::headless::{HeadlessCamera, HeadlessRenderer, HeadlessSettings, RgbaImage};
-use bevy_radiance::nerf::{MarchSettings, RadianceField, RadianceField3d, load_radiance_field_file, render_field_reference_scaled};
+use bevy_radiance::field::{MarchSettings, RadianceField, render_field_reference_scaled};
+use bevy_radiance::io::load_radiance_field_file;
+use bevy_radiance::scene::RadianceField3d;
 use bevy_radiance::sequence::parse_manifest;
 use bevy_radiance::splat::asset::{AxisConvention, GaussianSplats};
-use bevy_radiance::splat::loader::{SplatLoaderSettings, load_splat_file};
+use bevy_radiance::io::{SplatLoaderSettings, load_splat_file};
 use bevy_radiance::splat::projection::SplatParams;
 use bevy_radiance::splat::reference::{ReferenceItem, render_reference};
 use bevy_radiance::timeline::{Playback, PlaybackClock};
@@ -155,7 +157,7 @@ fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
         return Err(format!("{} exists; pass --overwrite to replace it", existing.display()).into());
     }
 
-    let mut renderer = HeadlessRenderer::new(HeadlessSettings::default())?;
+    let mut renderer = HeadlessRenderer::new(HeadlessSettings { log: std::env::var_os("RADIANCE_LOG").is_some(), ..HeadlessSettings::default() })?;
     match &scene {
         Scene::Splats(splats) => {
             eprintln!("adapter: {}; {} splats (SH degree {})", renderer.adapter_name(), splats.len(), splats.sh_degree);
@@ -180,7 +182,7 @@ fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
         let image = renderer.render(&camera)?;
         image.save_png(path)?;
         if args.check {
-            let view = frame.intrinsics.splat_view(frame.world_from_camera, DEFAULT_NEAR);
+            let view = frame.intrinsics.camera_view(frame.world_from_camera, DEFAULT_NEAR);
             let reference = match &scene {
                 Scene::Splats(splats) => {
                     let items = [ReferenceItem { splats, world_from_local: Mat4::IDENTITY, params: SplatParams::default(), time: args.time }];

@@ -15,7 +15,7 @@ use std::path::PathBuf;
 
 use bevy::prelude::*;
 use bevy_radiance::prelude::*;
-use bevy_radiance::splat::loader::load_splat_file;
+use bevy_radiance::io::load_splat_file;
 
 #[path = "support/orbit.rs"]
 mod orbit;

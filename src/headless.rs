@@ -6,7 +6,7 @@
 //! # use bevy_radiance::camera::CameraIntrinsics;
 //! # use bevy::prelude::*;
 //! let mut renderer = HeadlessRenderer::new(HeadlessSettings::default())?;
-//! let splats = bevy_radiance::splat::loader::load_splat_file("scene.ply".as_ref(), &Default::default())?;
+//! let splats = bevy_radiance::io::load_splat_file("scene.ply".as_ref(), &Default::default())?;
 //! renderer.spawn_splats(splats, Transform::IDENTITY);
 //! let camera = HeadlessCamera::new(CameraIntrinsics::from_horizontal_fov(640, 480, 1.0), Mat4::IDENTITY);
 //! let image = renderer.render(&camera)?;
@@ -14,7 +14,6 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
-use std::path::Path;
 use std::sync::{Arc, Mutex};
 
 use bevy::app::PluginsState;
@@ -31,8 +30,10 @@ use bevy::render::view::Msaa;
 use bevy::window::ExitCondition;
 
 use crate::camera::{CameraIntrinsics, IntrinsicProjection};
+use crate::render::shaders::RadianceShaders;
+pub use crate::image::{ImageWriteError, RgbaImage};
 use crate::splat::asset::GaussianSplats;
-use crate::splat::component::GaussianSplat3d;
+use crate::scene::GaussianSplat3d;
 
 /// How to install a software adapter when none is found.
 pub const ADAPTER_HELP: &str = "no GPU adapter (Vulkan, Metal, DX12 or GL) was found. On Debian/Ubuntu install \
@@ -48,13 +49,14 @@ pub enum HeadlessError {
     #[error("the rendered frame was not read back after {0} updates")]
     NoReadback(u32),
     /// Writing an image failed.
-    #[error("cannot write {path}: {message}")]
-    Write {
-        /// The file.
-        path: String,
-        /// The cause.
-        message: String,
-    },
+    #[error(transparent)]
+    Write(#[from] ImageWriteError),
+    /// The plugin's shaders did not finish loading.
+    #[error("the radiance shaders were not loaded after {0} updates")]
+    ShadersNotLoaded(u32),
+    /// One of the plugin's shaders failed to load.
+    #[error("a radiance shader failed to load: {0}")]
+    ShaderFailed(String),
     /// The camera's image size is zero or too large.
     #[error("invalid image size {0}×{1}")]
     ImageSize(u32, u32),
@@ -71,6 +73,20 @@ pub struct HeadlessSettings {
     /// Folder the `AssetServer` loads from (relative to the crate root when run
     /// through cargo, else to the working directory).
     pub asset_folder: String,
+    /// Which of the crate's plugins the app gets.
+    pub plugins: HeadlessPlugins,
+}
+
+/// Which of the crate's plugins a [`HeadlessRenderer`] adds.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum HeadlessPlugins {
+    /// [`RadiancePlugin`](crate::RadiancePlugin): splats and radiance fields.
+    #[default]
+    All,
+    /// Only [`GaussianSplatPlugin`](crate::GaussianSplatPlugin).
+    Splats,
+    /// Only [`RadianceFieldPlugin`](crate::RadianceFieldPlugin).
+    Fields,
 }
 
 impl Default for HeadlessSettings {
@@ -79,6 +95,7 @@ impl Default for HeadlessSettings {
             log: false,
             diagnostics: false,
             asset_folder: "assets".to_string(),
+            plugins: HeadlessPlugins::All,
         }
     }
 }
@@ -97,7 +114,7 @@ pub struct HeadlessCamera {
     /// Render through an HDR (`Rgba16Float`) main texture.
     pub hdr: bool,
     /// Radiance-field render scale of the camera
-    /// ([`RadianceFieldCamera`](crate::nerf::RadianceFieldCamera)); 1 = full resolution.
+    /// ([`RadianceFieldCamera`](crate::field::RadianceFieldCamera)); 1 = full resolution.
     pub field_render_scale: f32,
 }
 
@@ -115,33 +132,6 @@ impl HeadlessCamera {
     }
 }
 
-/// An 8-bit RGBA image, rows from the top.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct RgbaImage {
-    /// Width in pixels.
-    pub width: u32,
-    /// Height in pixels.
-    pub height: u32,
-    /// `width * height * 4` bytes.
-    pub data: Vec<u8>,
-}
-
-impl RgbaImage {
-    /// Writes the image as a PNG file.
-    pub fn save_png(&self, path: &Path) -> Result<(), HeadlessError> {
-        let err = |message: String| HeadlessError::Write {
-            path: path.display().to_string(),
-            message,
-        };
-        let file = std::fs::File::create(path).map_err(|e| err(e.to_string()))?;
-        let mut encoder = png::Encoder::new(std::io::BufWriter::new(file), self.width, self.height);
-        encoder.set_color(png::ColorType::Rgba);
-        encoder.set_depth(png::BitDepth::Eight);
-        let mut writer = encoder.write_header().map_err(|e| err(e.to_string()))?;
-        writer.write_image_data(&self.data).map_err(|e| err(e.to_string()))
-    }
-}
-
 /// Fails with [`HeadlessError::NoAdapter`] when wgpu finds no adapter.
 pub fn check_adapter() -> Result<wgpu::AdapterInfo, HeadlessError> {
     let instance = wgpu::Instance::new(wgpu::InstanceDescriptor::new_without_display_handle_from_env());
@@ -156,8 +146,9 @@ pub struct HeadlessRenderer {
 }
 
 impl HeadlessRenderer {
-    /// Builds the app (Bevy's default plugins without windowing, plus
-    /// [`RadiancePlugin`](crate::RadiancePlugin)). Fails when no adapter exists.
+    /// Builds the app (Bevy's default plugins without windowing, plus the
+    /// crate's plugins chosen by [`HeadlessSettings::plugins`]). Fails when no
+    /// adapter exists.
     pub fn new(settings: HeadlessSettings) -> Result<Self, HeadlessError> {
         check_adapter()?;
         let mut app = App::new();
@@ -184,7 +175,12 @@ impl HeadlessRenderer {
         } else {
             plugins.disable::<bevy::log::LogPlugin>()
         };
-        app.add_plugins((plugins, crate::RadiancePlugin));
+        app.add_plugins(plugins);
+        match settings.plugins {
+            HeadlessPlugins::All => app.add_plugins(crate::RadiancePlugin),
+            HeadlessPlugins::Splats => app.add_plugins(crate::GaussianSplatPlugin),
+            HeadlessPlugins::Fields => app.add_plugins(crate::RadianceFieldPlugin),
+        };
         if settings.diagnostics {
             app.add_plugins(bevy::render::diagnostic::RenderDiagnosticsPlugin);
         }
@@ -193,7 +189,40 @@ impl HeadlessRenderer {
         }
         app.finish();
         app.cleanup();
-        Ok(Self { app })
+        let mut renderer = Self { app };
+        renderer.wait_for_shaders()?;
+        Ok(renderer)
+    }
+
+    /// Runs frames until the plugin's embedded shaders have loaded and the
+    /// pipelines queued at startup have compiled, so the first rendered frame
+    /// already draws every capture.
+    fn wait_for_shaders(&mut self) -> Result<(), HeadlessError> {
+        const MAX_UPDATES: u32 = 2_000;
+        for _ in 0..MAX_UPDATES {
+            self.update();
+            let world = self.app.world();
+            let (Some(shaders), Some(server)) = (world.get_resource::<RadianceShaders>(), world.get_resource::<AssetServer>())
+            else {
+                return Ok(());
+            };
+            if let Some(error) = shaders.failed(server) {
+                return Err(HeadlessError::ShaderFailed(error));
+            }
+            if shaders.all_loaded(server) {
+                // One frame extracts the shaders, the next compiles the queued pipelines.
+                self.update();
+                self.update();
+                return Ok(());
+            }
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
+        Err(HeadlessError::ShadersNotLoaded(MAX_UPDATES))
+    }
+
+    /// The render world (the pipeline cache, the plugin's pipelines and GPU assets).
+    pub fn render_world(&self) -> &World {
+        self.app.sub_app(bevy::render::RenderApp).world()
     }
 
     /// The main world, to spawn meshes, lights or more splat entities.
@@ -220,7 +249,8 @@ impl HeadlessRenderer {
         format!("{} ({:?})", info.name, info.backend)
     }
 
-    /// Adds a splat asset and spawns an entity showing it.
+    /// Adds a splat asset and spawns an entity showing it (the renderer must
+    /// have the splat plugin: [`HeadlessPlugins::All`] or [`HeadlessPlugins::Splats`]).
     pub fn spawn_splats(&mut self, splats: GaussianSplats, transform: Transform) -> Entity {
         let handle = self.world_mut().resource_mut::<Assets<GaussianSplats>>().add(splats);
         self.world_mut().spawn((GaussianSplat3d(handle), transform)).id()
@@ -270,7 +300,7 @@ impl HeadlessRenderer {
             Tonemapping::None,
             DebandDither::Disabled,
             Msaa::from_samples(camera.msaa),
-            crate::nerf::RadianceFieldCamera { render_scale: camera.field_render_scale },
+            crate::scene::RadianceFieldCamera { render_scale: camera.field_render_scale },
         ));
         if camera.hdr {
             entity.insert(bevy::camera::Hdr);

@@ -1,8 +1,8 @@
 //! # bevy_radiance
 //!
-//! Captured 3D scenes as Bevy assets: Gaussian splats loaded from the files
-//! capture tools write, sorted on the GPU and splatted inside Bevy's renderer,
-//! composited with meshes.
+//! Captured 3D scenes as Bevy assets: Gaussian splats and radiance fields
+//! loaded from the files capture tools write, rendered inside Bevy's renderer
+//! and composited with meshes.
 //!
 //! ```no_run
 //! use bevy::prelude::*;
@@ -21,54 +21,49 @@
 //! }
 //! ```
 //!
+//! The crate is layered; each layer depends only on the ones below it (see
+//! `ARCHITECTURE.md`):
+//!
+//! | layer | modules |
+//! |---|---|
+//! | data models and maths (no Bevy render types) | [`camera`], [`splat`], [`field`], [`image`], [`timeline`] |
+//! | files: bytes in, assets out | [`io`] |
+//! | Bevy glue: asset loaders, components, sequences | [`loader`], [`scene`], [`sequence`] |
+//! | GPU rendering: the shared layer, then splats and fields as siblings | [`render`] |
+//! | apps | [`RadiancePlugin`], [`GaussianSplatPlugin`], [`RadianceFieldPlugin`], [`headless`] |
+//!
 //! Conventions: splat colours are display-referred (sRGB-encoded) values, as
 //! every 3DGS trainer and reference renderer treats them. Each camera's splats
 //! are blended in display space, then composited over the meshes (converted to
 //! display space for the blend), so a splats-only image with tonemapping off
 //! equals the reference maths; see the README.
-#![warn(missing_docs)]
+#![deny(missing_docs)]
 
 pub mod camera;
+pub mod field;
 pub mod headless;
+pub mod image;
 pub mod io;
-pub mod nerf;
-pub mod shader;
-pub mod sort;
+pub mod loader;
+mod plugin;
+pub mod render;
+pub mod scene;
 pub mod sequence;
 pub mod splat;
+#[cfg(any(test, feature = "testing"))]
+pub mod testing;
 pub mod timeline;
 
-use bevy::prelude::*;
+pub use plugin::{GaussianSplatPlugin, RadianceFieldPlugin, RadiancePlugin};
 
 /// The common imports.
 pub mod prelude {
-    pub use crate::RadiancePlugin;
+    pub use crate::field::RadianceField;
+    pub use crate::io::{LodSelection, SplatLoaderSettings};
+    pub use crate::loader::SplatLodTree;
+    pub use crate::scene::{GaussianSplat3d, RadianceField3d, RadianceFieldCamera, RadianceFieldSettings, SplatSettings};
+    pub use crate::sequence::{FieldSequence3d, SequenceWindow, SplatSequence, SplatSequence3d};
     pub use crate::splat::asset::{AxisConvention, GaussianSplats};
-    pub use crate::splat::component::{GaussianSplat3d, SplatSettings};
-    pub use crate::nerf::{RadianceField, RadianceField3d, RadianceFieldCamera, RadianceFieldSettings, FieldSequence3d};
-    pub use crate::splat::loader::{LodSelection, SplatLoaderSettings, SplatLodTree};
-    pub use crate::sequence::{SequenceWindow, SplatSequence, SplatSequence3d};
     pub use crate::timeline::{LoopMode, Playback, PlaybackClock, PlaybackFinished, PlaybackLooped, TimelineSystems, TransformTrack};
-}
-
-/// Adds splat and radiance-field assets, their loaders and their renderers,
-/// and the [`timeline`] of dynamic captures. Add it once.
-pub struct RadiancePlugin;
-
-impl Plugin for RadiancePlugin {
-    fn build(&self, app: &mut App) {
-        app.init_asset::<splat::asset::GaussianSplats>()
-            .init_asset::<splat::loader::SplatLodTree>()
-            .register_asset_loader(splat::loader::GaussianSplatLoader)
-            .add_plugins((
-                timeline::TimelinePlugin,
-                sequence::SplatSequencePlugin,
-                splat::render::SplatRenderPlugin,
-                nerf::RadianceFieldPlugin,
-            ))
-            .add_systems(
-                Update,
-                splat::component::sync_splat_playback.in_set(timeline::TimelineSystems::Sync),
-            );
-    }
+    pub use crate::{GaussianSplatPlugin, RadianceFieldPlugin, RadiancePlugin};
 }

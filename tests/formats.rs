@@ -4,7 +4,7 @@
 use std::path::Path;
 
 use bevy_radiance::splat::asset::AxisConvention;
-use bevy_radiance::splat::loader::{LodSelection, SplatLoaderSettings, load_splat_file};
+use bevy_radiance::io::{LodSelection, SplatLoaderSettings, load_splat_file};
 
 fn manifest(path: &str) -> std::path::PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join(path)

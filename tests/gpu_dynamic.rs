@@ -8,7 +8,7 @@ mod common;
 use bevy::prelude::*;
 use bevy_radiance::splat::asset::GaussianSplats;
 use bevy_radiance::splat::motion::MotionKind;
-use bevy_radiance::splat::motion::testing::synthetic_dynamic;
+use bevy_radiance::testing::motion::synthetic_dynamic;
 use bevy_radiance::splat::projection::SplatParams;
 use bevy_radiance::splat::reference::ReferenceItem;
 use bevy_radiance::timeline::{Playback, PlaybackClock};
@@ -61,7 +61,7 @@ fn entities_sharing_a_dynamic_asset_play_independently() {
     let handle = r.world_mut().resource_mut::<Assets<GaussianSplats>>().add(splats.clone());
     let left = Transform::from_xyz(-1.2, 0.0, 0.0);
     let right = Transform::from_xyz(1.2, 0.0, 0.0);
-    use bevy_radiance::splat::component::GaussianSplat3d;
+    use bevy_radiance::scene::GaussianSplat3d;
     r.world_mut().spawn((GaussianSplat3d(handle.clone()), left, manual(0.3)));
     r.world_mut().spawn((GaussianSplat3d(handle.clone()), right, manual(1.4)));
     // An entity without a playback gets a looping one with the clip's duration.

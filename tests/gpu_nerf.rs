@@ -9,13 +9,12 @@ use std::path::Path;
 use bevy::prelude::*;
 use bevy_radiance::camera::{CameraIntrinsics, DEFAULT_NEAR, read_transforms};
 use bevy_radiance::headless::{HeadlessCamera, HeadlessRenderer};
-use bevy_radiance::nerf::loader::{RadianceFieldLoaderSettings, decode_radiance_field};
-use bevy_radiance::nerf::testing::{TestGrid, TestSnapshotSpec, write_test_snapshot};
-use bevy_radiance::nerf::{
-    MarchSettings, RadianceField, RadianceField3d, RadianceFieldCamera, load_radiance_field_file, render_field_reference,
-    render_field_reference_scaled,
-};
-use bevy_radiance::nerf::FieldSequence3d;
+use bevy_radiance::io::ingp::{RadianceFieldLoaderSettings, decode_radiance_field};
+use bevy_radiance::testing::field::{TestGrid, TestSnapshotSpec, write_test_snapshot};
+use bevy_radiance::field::{MarchSettings, RadianceField, render_field_reference, render_field_reference_scaled};
+use bevy_radiance::io::load_radiance_field_file;
+use bevy_radiance::scene::{RadianceField3d, RadianceFieldCamera};
+use bevy_radiance::sequence::FieldSequence3d;
 use bevy_radiance::timeline::{Playback, PlaybackClock};
 use common::*;
 
@@ -28,8 +27,8 @@ fn spawn_field(r: &mut HeadlessRenderer, field: RadianceField, transform: Transf
     r.world_mut().spawn((RadianceField3d(handle), transform)).id()
 }
 
-fn cpu(field: &RadianceField, camera: &HeadlessCamera, world_from_local: Mat4) -> bevy_radiance::splat::reference::ReferenceImage {
-    let view = camera.intrinsics.splat_view(camera.world_from_camera, DEFAULT_NEAR);
+fn cpu(field: &RadianceField, camera: &HeadlessCamera, world_from_local: Mat4) -> bevy_radiance::image::ReferenceImage {
+    let view = camera.intrinsics.camera_view(camera.world_from_camera, DEFAULT_NEAR);
     render_field_reference(field, &view, world_from_local, camera.background, &MarchSettings::default())
 }
 
@@ -123,7 +122,7 @@ fn reduced_render_scale_matches_scaled_reference() {
     // Odd sizes so the layer does not divide the viewport evenly.
     let mut camera = look_at_camera(97, 61, Vec3::new(0.7, 0.5, 3.0), Vec3::ZERO, 0.9);
     camera.background = Vec3::new(0.2, 0.3, 0.4);
-    let view = camera.intrinsics.splat_view(camera.world_from_camera, DEFAULT_NEAR);
+    let view = camera.intrinsics.camera_view(camera.world_from_camera, DEFAULT_NEAR);
     let full = render_field_reference(&field, &view, Mat4::IDENTITY, camera.background, &MarchSettings::default());
     for scale in [0.5, 0.37] {
         let headless_view = r.spawn_view(&camera).unwrap();
@@ -168,7 +167,7 @@ fn field_sequence_cross_fades_exactly() {
             (sum.truncate() + (1.0 - sum.w) * camera.background).extend(sum.w)
         })
         .collect();
-    let expected = bevy_radiance::splat::reference::ReferenceImage { width: ca.width, height: ca.height, pixels };
+    let expected = bevy_radiance::image::ReferenceImage { width: ca.width, height: ca.height, pixels };
     let (p, m) = compare(&gpu, &expected, "nerf_cross_fade");
     println!("cross-fade at w = 0.3: PSNR {p:.2} dB, max error {m}");
     assert_not_blank(&gpu, "cross-fade");

@@ -10,7 +10,7 @@ use bevy::prelude::*;
 use bevy_radiance::camera::read_transforms;
 use bevy_radiance::headless::HeadlessCamera;
 use bevy_radiance::splat::asset::AxisConvention;
-use bevy_radiance::splat::loader::{SplatLoaderSettings, load_splat_file};
+use bevy_radiance::io::{SplatLoaderSettings, load_splat_file};
 use bevy_radiance::splat::projection::SplatParams;
 use bevy_radiance::splat::reference::ReferenceItem;
 use common::*;

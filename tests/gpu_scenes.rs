@@ -227,7 +227,7 @@ fn viewport_offsets_and_two_cameras_in_one_frame() {
 
 #[test]
 fn per_entity_settings_match_reference() {
-    use bevy_radiance::splat::component::SplatSettings;
+    use bevy_radiance::scene::SplatSettings;
     let mut r = renderer();
     let splats = synthetic_splats(1000, 3, 41);
     let camera = look_at_camera(120, 90, Vec3::new(0.3, 0.2, 3.0), Vec3::ZERO, 1.0);

@@ -11,8 +11,8 @@ use bevy::prelude::*;
 use bevy_radiance::headless::HeadlessRenderer;
 use bevy_radiance::sequence::{SequenceStatus, SequenceWindow, SplatSequence, SplatSequence3d};
 use bevy_radiance::splat::asset::GaussianSplats;
-use bevy_radiance::splat::component::GaussianSplat3d;
-use bevy_radiance::splat::loader::{SplatLoaderSettings, load_splat_file};
+use bevy_radiance::scene::GaussianSplat3d;
+use bevy_radiance::io::{SplatLoaderSettings, load_splat_file};
 use bevy_radiance::timeline::{LoopMode, Playback, PlaybackClock};
 use common::*;
 

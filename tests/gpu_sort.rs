@@ -2,15 +2,19 @@
 
 mod common;
 
-use bevy::render::render_resource::{BufferDescriptor, BufferUsages, CommandEncoderDescriptor, MapMode, PollType};
-use bevy_radiance::sort::{GpuRadixSort, RadixSortPipelines, cpu_stable_argsort};
+use bevy::render::render_resource::{BufferDescriptor, BufferUsages, CommandEncoderDescriptor, MapMode, PipelineCache, PollType};
+use bevy_radiance::render::sort::{GpuRadixSort, RadixSortPipelines, cpu_stable_argsort};
 use common::*;
 
-fn gpu_sort(r: &bevy_radiance::headless::HeadlessRenderer, pipelines: &RadixSortPipelines, keys: &[u32]) -> (Vec<u32>, Vec<u32>) {
+fn gpu_sort(r: &bevy_radiance::headless::HeadlessRenderer, keys: &[u32]) -> (Vec<u32>, Vec<u32>) {
+    let world = r.render_world();
+    let pipelines = world.resource::<RadixSortPipelines>();
+    let cache = world.resource::<PipelineCache>();
+    let kernels = pipelines.kernels(cache).expect("the sort kernels compiled while the renderer started");
     let device = r.render_device();
     let queue = r.render_queue();
     let n = keys.len() as u32;
-    let sort = GpuRadixSort::new(device, pipelines, n);
+    let sort = GpuRadixSort::new(device, &pipelines.bind_group_layout(cache), n);
     let values: Vec<u32> = (0..n).collect();
     queue.write_buffer(sort.keys(), 0, bytemuck::cast_slice(keys));
     queue.write_buffer(sort.values(), 0, bytemuck::cast_slice(&values));
@@ -23,7 +27,7 @@ fn gpu_sort(r: &bevy_radiance::headless::HeadlessRenderer, pipelines: &RadixSort
         mapped_at_creation: false,
     });
     let mut encoder = device.create_command_encoder(&CommandEncoderDescriptor { label: None });
-    sort.encode(pipelines, &mut encoder, n);
+    sort.encode(&kernels, &mut encoder, n);
     encoder.copy_buffer_to_buffer(sort.keys(), 0, &staging, 0, bytes);
     encoder.copy_buffer_to_buffer(sort.values(), 0, &staging, bytes, bytes);
     queue.submit([encoder.finish()]);
@@ -34,8 +38,8 @@ fn gpu_sort(r: &bevy_radiance::headless::HeadlessRenderer, pipelines: &RadixSort
     (all[..n as usize].to_vec(), all[n as usize..].to_vec())
 }
 
-fn check(r: &bevy_radiance::headless::HeadlessRenderer, pipelines: &RadixSortPipelines, keys: &[u32], what: &str) {
-    let (sorted_keys, values) = gpu_sort(r, pipelines, keys);
+fn check(r: &bevy_radiance::headless::HeadlessRenderer, keys: &[u32], what: &str) {
+    let (sorted_keys, values) = gpu_sort(r, keys);
     let expected = cpu_stable_argsort(keys);
     if values != expected {
         let first = values.iter().zip(&expected).position(|(a, b)| a != b).unwrap_or(0);
@@ -48,27 +52,25 @@ fn check(r: &bevy_radiance::headless::HeadlessRenderer, pipelines: &RadixSortPip
 #[test]
 fn radix_sort_matches_cpu_stable_argsort() {
     let r = renderer();
-    let pipelines = RadixSortPipelines::new(r.render_device());
     let mut rng = Rng(12345);
     // Sizes around the 256-element tile and the 4096-element block.
     for n in [1usize, 2, 255, 256, 257, 4095, 4096, 4097, 70_001] {
         let keys: Vec<u32> = (0..n).map(|_| rng.next_u32()).collect();
-        check(&r, &pipelines, &keys, "random keys");
+        check(&r, &keys, "random keys");
     }
     // Equal keys keep their input order; few distinct keys; the culled-splat sentinel.
-    check(&r, &pipelines, &vec![7u32; 10_000], "equal keys");
+    check(&r, &vec![7u32; 10_000], "equal keys");
     let few: Vec<u32> = (0..50_000).map(|_| rng.next_u32() % 5).collect();
-    check(&r, &pipelines, &few, "five distinct keys");
+    check(&r, &few, "five distinct keys");
     let mixed: Vec<u32> = (0..9_000).map(|i| if i % 3 == 0 { u32::MAX } else { rng.next_u32() }).collect();
-    check(&r, &pipelines, &mixed, "with u32::MAX");
+    check(&r, &mixed, "with u32::MAX");
 }
 
 #[test]
 fn radix_sort_millions() {
     let r = renderer();
-    let pipelines = RadixSortPipelines::new(r.render_device());
     let mut rng = Rng(777);
     // Depth-like keys: float bits of positive depths, inverted as the renderer does.
     let keys: Vec<u32> = (0..3_000_000).map(|_| (rng.range(0.1, 100.0)).to_bits() ^ u32::MAX).collect();
-    check(&r, &pipelines, &keys, "3M depth keys");
+    check(&r, &keys, "3M depth keys");
 }

@@ -12,7 +12,7 @@ use bevy_radiance::io::gaussian_ply::write_gaussian_ply;
 use bevy_radiance::io::parse_splat_ply;
 use bevy_radiance::io::ply::PlyFormat;
 use bevy_radiance::splat::asset::GaussianSplats;
-use bevy_radiance::splat::loader::{SplatLoaderSettings, load_splat_file};
+use bevy_radiance::io::{SplatLoaderSettings, load_splat_file};
 
 fn manifest(path: &str) -> std::path::PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join(path)
@@ -96,7 +96,7 @@ fn dynamic_files_load_from_disk_with_time_settings() {
     use bevy_radiance::io::dynamic_ply::{Sliced4dNaming, write_sliced4d_ply, write_spacetime_ply};
     use bevy_radiance::splat::asset::AxisConvention;
     use bevy_radiance::splat::motion::{MotionKind, SplatMotion};
-    use bevy_radiance::splat::motion::testing::synthetic_dynamic;
+    use bevy_radiance::testing::motion::synthetic_dynamic;
 
     let dir = std::env::temp_dir().join(format!("bevy_radiance_dynamic_{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();

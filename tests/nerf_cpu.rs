@@ -12,9 +12,9 @@ use bevy::asset::LoadState;
 use bevy::math::{Mat4, Vec3};
 use bevy::prelude::*;
 use bevy_radiance::camera::{CameraIntrinsics, read_transforms};
-use bevy_radiance::nerf::{
-    MarchSettings, RadianceField, RadianceFieldPlugin, load_radiance_field_file, render_field_reference,
-};
+use bevy_radiance::RadianceFieldPlugin;
+use bevy_radiance::field::{MarchSettings, RadianceField, render_field_reference};
+use bevy_radiance::io::load_radiance_field_file;
 
 fn manifest(path: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join(path)
@@ -57,7 +57,7 @@ fn lego_small_matches_test_photographs() {
             cx: k.cx * s,
             cy: k.cy * s,
         };
-        let view = intrinsics.splat_view(frame.world_from_camera, 0.01);
+        let view = intrinsics.camera_view(frame.world_from_camera, 0.01);
         let start = Instant::now();
         let image = render_field_reference(&field, &view, Mat4::IDENTITY, Vec3::ONE, &settings);
         let seconds = start.elapsed().as_secs_f64();

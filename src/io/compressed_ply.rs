@@ -27,9 +27,10 @@ use bevy::math::Vec3;
 
 use super::error::SplatLoadError;
 use super::gaussian_ply::{
-    count_rest_properties, quat_from_wxyz, rest_names, sh_degree_for_rest_count,
+    count_rest_properties, rest_names, sh_degree_for_rest_count,
 };
 use super::ply::{PlyFile, PlyHeader, ScalarType};
+use super::values::quat_from_wxyz;
 use crate::splat::asset::{GaussianSplats, SH_C0, sh_coefficient_count};
 
 /// Number of splats quantised together against one `chunk` row.

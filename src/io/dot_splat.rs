@@ -17,7 +17,7 @@
 
 use bevy::math::{Quat, Vec3};
 
-use super::gaussian_ply::quat_from_wxyz;
+use super::values::quat_from_wxyz;
 use crate::splat::asset::{GaussianSplats, SH_C0, SplatDataError};
 
 /// Bytes per splat record.

@@ -12,6 +12,7 @@
 use bevy::math::{Quat, Vec3};
 
 use super::error::SplatLoadError;
+use super::values::{log_scale, logit, quat_from_wxyz, sigmoid};
 use super::ply::{PlyFile, PlyFormat, write_float_vertex_ply};
 use crate::splat::asset::{GaussianSplats, sh_coefficient_count};
 
@@ -48,33 +49,6 @@ pub(crate) fn count_rest_properties(element: &super::ply::ElementDef) -> usize {
 /// `f_rest_0 .. f_rest_{count-1}`.
 pub(crate) fn rest_names(count: usize) -> Vec<String> {
     (0..count).map(|i| format!("f_rest_{i}")).collect()
-}
-
-/// Logistic sigmoid.
-#[inline]
-pub(crate) fn sigmoid(x: f32) -> f32 {
-    1.0 / (1.0 + (-x).exp())
-}
-
-/// A unit quaternion from `(w, x, y, z)` components, normalised in `f64`; a zero
-/// quaternion gives the identity and non-finite input stays non-finite.
-#[inline]
-pub(crate) fn quat_from_wxyz(w: f32, x: f32, y: f32, z: f32) -> Quat {
-    let (w64, x64, y64, z64) = (w as f64, x as f64, y as f64, z as f64);
-    let len = (w64 * w64 + x64 * x64 + y64 * y64 + z64 * z64).sqrt();
-    if len == 0.0 {
-        return Quat::IDENTITY;
-    }
-    if !len.is_finite() {
-        return Quat::from_xyzw(x, y, z, w);
-    }
-    let inv = 1.0 / len;
-    Quat::from_xyzw(
-        (x64 * inv) as f32,
-        (y64 * inv) as f32,
-        (z64 * inv) as f32,
-        (w64 * inv) as f32,
-    )
 }
 
 /// Decodes the 3DGS training layout from a parsed PLY (in the file's own frame)
@@ -164,22 +138,6 @@ pub fn write_gaussian_ply(splats: &GaussianSplats, format: PlyFormat) -> Vec<u8>
         row[tail + 6] = q.y;
         row[tail + 7] = q.z;
     })
-}
-
-/// Inverse sigmoid with the probability clamped into `[1e-6, 1 − 1e-6]`.
-pub(crate) fn logit(p: f32) -> f32 {
-    let p = (p as f64).clamp(1e-6, 1.0 - 1e-6);
-    (p / (1.0 - p)).ln() as f32
-}
-
-/// Natural log of a scale, keeping NaN and mapping non-positive scales to the
-/// log of the smallest positive normal `f32`.
-pub(crate) fn log_scale(s: f32) -> f32 {
-    if s.is_nan() {
-        s
-    } else {
-        s.max(f32::MIN_POSITIVE).ln()
-    }
 }
 
 #[cfg(test)]

@@ -17,12 +17,16 @@
 //! "underfill" substitutes a coarser loaded level). The optional environment
 //! SOG is drawn with every level and is not part of any level here.
 
+use std::collections::HashMap;
+
 use bevy::math::Vec3;
 use serde_json::Value;
 
+use super::error::SplatLoadError;
+use super::siblings::SiblingFiles;
 use super::sog::{
     MAX_SOG_SPLATS, Obj, SogError, SogMeta, decode_sog_ranges, json_uint, normalize_relative_path,
-    parse_json, resolve_sog_path,
+    parse_json, parse_sog_meta, resolve_sog_path,
 };
 use crate::splat::asset::{GaussianSplats, sh_coefficient_count};
 
@@ -429,6 +433,31 @@ fn concat_splats(mut parts: Vec<GaussianSplats>) -> GaussianSplats {
         }
     }
     out
+}
+
+/// Reads level `level` of a streamed SOG scene: every `meta.json` of the
+/// level and the planes they name (each file once), fetched through
+/// `siblings`, then decoded with [`decode_lod_level`].
+pub async fn read_lod_level(
+    tree: &SogLodTree,
+    level: u32,
+    siblings: &mut impl SiblingFiles,
+) -> Result<GaussianSplats, SplatLoadError> {
+    let mut metas: HashMap<String, SogMeta> = HashMap::new();
+    let mut files: HashMap<String, Vec<u8>> = HashMap::new();
+    for meta_path in tree.files_for_level(level) {
+        let meta = parse_sog_meta(&siblings.read(&meta_path).await?)?;
+        for plane in meta.files() {
+            // Relative to the meta.json's folder.
+            let path = resolve_sog_path(&meta_path, &plane)?;
+            if !files.contains_key(&path) {
+                let data = siblings.read(&path).await?;
+                files.insert(path, data);
+            }
+        }
+        metas.insert(meta_path, meta);
+    }
+    Ok(decode_lod_level(tree, level, &|p| metas.get(p), &|p| files.get(p).map(Vec::as_slice))?)
 }
 
 #[cfg(test)]

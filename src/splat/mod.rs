@@ -1,10 +1,14 @@
-//! Gaussian splats: the asset, its maths, the CPU reference renderer, the ECS
-//! components and the GPU renderer.
+//! Gaussian splats, the data model (bottom layer, no Bevy render types): the
+//! [`GaussianSplats`](asset::GaussianSplats) asset, per-splat motion of
+//! dynamic captures, the projection maths the GPU mirrors line for line, and
+//! the CPU reference renderer the GPU is tested against.
+//!
+//! Files become splats in [`crate::io`]; entities show them through
+//! [`GaussianSplat3d`](crate::scene::GaussianSplat3d); the GPU renderer lives in
+//! [`crate::render::splat`].
 
 pub mod asset;
+pub mod error;
 pub mod motion;
 pub mod projection;
 pub mod reference;
-pub mod component;
-pub mod loader;
-pub mod render;

@@ -4,6 +4,8 @@
 
 use bevy::math::{Mat3, Mat4, Vec2, Vec3, Vec4Swizzles};
 
+use crate::camera::CameraView;
+
 /// Real SH constants, as in 3DGS.
 pub const SH_C1: f32 = 0.488_602_52;
 /// Degree-2 SH constants.
@@ -30,49 +32,6 @@ pub const MAX_ALPHA: f32 = 0.99;
 pub const MIN_ALPHA: f32 = 1.0 / 255.0;
 /// Front-to-back compositing stops before transmittance would fall below this.
 pub const MIN_TRANSMITTANCE: f32 = 1e-4;
-
-/// A pinhole view of a scene: what the splat maths needs from a camera.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct SplatView {
-    /// World → view (Bevy convention: camera looks down −Z, +Y up).
-    pub view_from_world: Mat4,
-    /// View → clip, a perspective projection with reverse Z (Bevy's convention).
-    pub clip_from_view: Mat4,
-    /// Viewport size in pixels.
-    pub size: Vec2,
-}
-
-/// Pixel-space intrinsics (OpenCV convention: +y down, origin at the top-left
-/// corner of the viewport).
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct Intrinsics {
-    /// Focal length in pixels along x.
-    pub fx: f32,
-    /// Focal length in pixels along y.
-    pub fy: f32,
-    /// Principal point x in pixels.
-    pub cx: f32,
-    /// Principal point y in pixels.
-    pub cy: f32,
-}
-
-impl SplatView {
-    /// Intrinsics implied by the projection matrix and viewport size.
-    pub fn intrinsics(&self) -> Intrinsics {
-        let p = &self.clip_from_view;
-        Intrinsics {
-            fx: p.x_axis.x * self.size.x * 0.5,
-            fy: p.y_axis.y * self.size.y * 0.5,
-            cx: (1.0 - p.z_axis.x) * self.size.x * 0.5,
-            cy: (1.0 + p.z_axis.y) * self.size.y * 0.5,
-        }
-    }
-
-    /// Camera position in world space.
-    pub fn world_position(&self) -> Vec3 {
-        self.view_from_world.inverse().w_axis.xyz()
-    }
-}
 
 /// Per-entity render settings, as the GPU sees them.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -153,7 +112,7 @@ pub fn sh_color(sh: &[[f32; 3]], degree: u8, dir: Vec3) -> Vec3 {
 /// it is multiplied by `params.scale_factor²` (the factor scales the splat's axes).
 #[expect(clippy::too_many_arguments, reason = "mirrors the shader's inputs one to one")]
 pub fn project_splat(
-    view: &SplatView,
+    view: &CameraView,
     world_from_local: &Mat4,
     camera_local: Vec3,
     position: Vec3,

@@ -8,9 +8,12 @@
 
 use bevy::math::{Mat4, Vec2, Vec3, Vec4};
 
+use crate::image::ReferenceImage;
+
 use super::asset::GaussianSplats;
+use crate::camera::CameraView;
 use super::projection::{
-    ProjectedSplat, SplatParams, SplatView, depth_sort_key, project_splat, splat_alpha,
+    ProjectedSplat, SplatParams, depth_sort_key, project_splat, splat_alpha,
     MIN_TRANSMITTANCE,
 };
 
@@ -28,30 +31,9 @@ pub struct ReferenceItem<'a> {
     pub time: f32,
 }
 
-/// A rendered image: `width × height` RGBA pixels in `[0, 1]`, row-major from the top.
-#[derive(Clone, Debug, PartialEq)]
-pub struct ReferenceImage {
-    /// Width in pixels.
-    pub width: u32,
-    /// Height in pixels.
-    pub height: u32,
-    /// RGB composited over the background, A = coverage (1 − transmittance).
-    pub pixels: Vec<Vec4>,
-}
-
-impl ReferenceImage {
-    /// The image as 8-bit RGBA (rounded, clamped), as the GPU path writes it.
-    pub fn to_rgba8(&self) -> Vec<u8> {
-        self.pixels
-            .iter()
-            .flat_map(|p| p.to_array().map(|v| (v.clamp(0.0, 1.0) * 255.0).round() as u8))
-            .collect()
-    }
-}
-
 /// Projects every splat of every item and returns them in draw order
 /// (the GPU's order: ascending [`depth_sort_key`], ties by item then splat index).
-pub fn project_and_sort(view: &SplatView, items: &[ReferenceItem<'_>]) -> Vec<ProjectedSplat> {
+pub fn project_and_sort(view: &CameraView, items: &[ReferenceItem<'_>]) -> Vec<ProjectedSplat> {
     let mut projected = Vec::new();
     for item in items {
         let local_from_world = item.world_from_local.inverse();
@@ -86,7 +68,7 @@ const TILE: u32 = 16;
 
 /// Renders `items` from `view` over an RGB `background` (display values).
 pub fn render_reference(
-    view: &SplatView,
+    view: &CameraView,
     items: &[ReferenceItem<'_>],
     background: Vec3,
 ) -> ReferenceImage {

@@ -59,6 +59,12 @@ pub enum TimelineSystems {
     Apply,
 }
 
+/// Marks an entity whose [`Playback::duration`] is set by the component that
+/// owns the playback (a splat sequence, for example), so systems that would
+/// otherwise take the duration from the entity's asset leave it alone.
+#[derive(Component, Clone, Copy, Debug, Default)]
+pub struct OwnedPlaybackDuration;
+
 /// Sent once when a [`LoopMode::Once`] playback reaches the end of its clip
 /// (the start when playing backwards). Seeking or restarting re-arms it.
 #[derive(Message, Clone, Copy, Debug, PartialEq, Eq)]
@@ -77,8 +83,8 @@ pub struct PlaybackLooped {
     pub count: u32,
 }
 
-/// Registers [`Playback`], its systems and messages. Added by
-/// [`RadiancePlugin`](crate::RadiancePlugin).
+/// Registers [`Playback`], its systems and messages. Added by the splat and
+/// radiance-field plugins (once, whichever comes first).
 pub struct TimelinePlugin;
 
 impl Plugin for TimelinePlugin {

@@ -7,7 +7,8 @@ use bevy::math::{Quat, Vec3};
 use bevy_radiance::camera::CameraIntrinsics;
 use bevy_radiance::headless::{HeadlessCamera, HeadlessRenderer, HeadlessSettings, RgbaImage};
 use bevy_radiance::splat::asset::{GaussianSplats, sh_coefficient_count};
-use bevy_radiance::splat::reference::{ReferenceImage, ReferenceItem, render_reference};
+use bevy_radiance::image::ReferenceImage;
+use bevy_radiance::splat::reference::{ReferenceItem, render_reference};
 
 /// A headless renderer, or a failure that says how to install an adapter.
 pub fn renderer() -> HeadlessRenderer {
@@ -65,7 +66,7 @@ pub fn look_at_camera(width: u32, height: u32, eye: Vec3, target: Vec3, fov_x: f
 
 /// CPU reference image for a headless camera.
 pub fn reference(camera: &HeadlessCamera, items: &[ReferenceItem<'_>]) -> ReferenceImage {
-    let view = camera.intrinsics.splat_view(camera.world_from_camera, bevy_radiance::camera::DEFAULT_NEAR);
+    let view = camera.intrinsics.camera_view(camera.world_from_camera, bevy_radiance::camera::DEFAULT_NEAR);
     render_reference(&view, items, camera.background)
 }
 

@@ -15,7 +15,8 @@ pub use write::{Sliced4dNaming, write_sliced4d_ply, write_spacetime_ply};
 use bevy::math::{Quat, Vec3};
 
 use super::error::SplatLoadError;
-use super::gaussian_ply::{decode_gaussian_ply, quat_from_wxyz};
+use super::gaussian_ply::decode_gaussian_ply;
+use super::values::quat_from_wxyz;
 use super::ply::{PlyFile, PlyHeader};
 use crate::splat::asset::{GaussianSplats, SH_C0};
 use crate::splat::motion::{Sliced4dMotion, SpacetimeMotion, SplatMotion, SplatTimeline};

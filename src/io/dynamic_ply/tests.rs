@@ -5,7 +5,7 @@ use crate::io::parse_splat_ply;
 use crate::io::ply::PlyFormat;
 use crate::splat::asset::SplatDataError;
 use crate::splat::motion::MotionKind;
-use crate::splat::motion::testing::synthetic_dynamic;
+use crate::testing::motion::synthetic_dynamic;
 
 const FORMATS: [PlyFormat; 3] = [PlyFormat::Ascii, PlyFormat::BinaryLittleEndian, PlyFormat::BinaryBigEndian];
 

@@ -6,7 +6,8 @@
 
 use bevy::math::{Quat, Vec3};
 
-use crate::io::gaussian_ply::{log_scale, logit, rest_names};
+use crate::io::gaussian_ply::rest_names;
+use crate::io::values::{log_scale, logit};
 use crate::io::ply::{PlyFormat, write_float_vertex_ply};
 use crate::splat::asset::{GaussianSplats, MAX_SH_DEGREE, SH_C0, sh_coefficient_count};
 use crate::splat::motion::SplatMotion;

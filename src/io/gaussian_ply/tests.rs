@@ -364,21 +364,3 @@ fn real_fruit_drops_file() {
         parse_splat_ply(&write_gaussian_ply(&s, PlyFormat::BinaryLittleEndian)).unwrap();
     assert_close(&s, &again, 1e-5);
 }
-
-/// Release-mode timing of a large training-layout file (1M splats, SH 3):
-/// `cargo test --release --lib io::gaussian_ply::tests::load_one_million -- --ignored --nocapture`.
-#[test]
-#[ignore = "benchmark: allocates about 1 GB"]
-fn load_one_million() {
-    let n = 1_000_000;
-    let splats = random_splats(n, 3, 11);
-    let bytes = write_gaussian_ply(&splats, PlyFormat::BinaryLittleEndian);
-    let start = std::time::Instant::now();
-    let back = parse_splat_ply(&bytes).unwrap();
-    eprintln!(
-        "1M splats x 62 floats ({} MB): parsed in {:?}",
-        bytes.len() / 1_000_000,
-        start.elapsed()
-    );
-    assert_eq!(back.len(), n);
-}

@@ -203,6 +203,73 @@ impl Resolved<'_> {
 }
 
 impl Doc<'_> {
+    /// A bounds-checked region of a buffer view: `count` elements of `elem`
+    /// bytes from `offset` (the view's stride, or tight packing).
+    pub(super) fn view_region(
+        &self,
+        view_index: usize,
+        offset: u64,
+        count: usize,
+        elem: usize,
+        use_stride: bool,
+        accessor: usize,
+    ) -> Result<Strided<'_>> {
+        let view = self
+            .root
+            .buffer_views
+            .get(view_index)
+            .ok_or(GltfSplatError::InvalidIndex {
+                kind: "bufferView",
+                index: view_index,
+            })?;
+        let buffer = self.buffer(view.buffer)?;
+        let view_end = view.byte_offset.saturating_add(view.byte_length);
+        let data = usize::try_from(view.byte_offset)
+            .ok()
+            .zip(usize::try_from(view_end).ok())
+            .and_then(|(s, e)| buffer.get(s..e))
+            .ok_or(GltfSplatError::BufferViewOutOfBounds {
+                buffer_view: view_index,
+                needed: view_end,
+                available: buffer.len() as u64,
+            })?;
+        let stride = match view.byte_stride {
+            Some(s) if use_stride => {
+                if s < elem as u64 || s > 252 {
+                    return Err(GltfSplatError::InvalidByteStride {
+                        buffer_view: view_index,
+                        stride: s,
+                        element_size: elem as u64,
+                    });
+                }
+                s as usize
+            }
+            _ => elem,
+        };
+        let needed = if count == 0 {
+            offset
+        } else {
+            ((count - 1) as u64)
+                .saturating_mul(stride as u64)
+                .saturating_add(elem as u64)
+                .saturating_add(offset)
+        };
+        let region = usize::try_from(offset)
+            .ok()
+            .zip(usize::try_from(needed).ok())
+            .and_then(|(s, e)| data.get(s..e))
+            .ok_or(GltfSplatError::AccessorOutOfBounds {
+                accessor,
+                needed,
+                available: data.len() as u64,
+            })?;
+        Ok(Strided {
+            data: region,
+            stride,
+            elem,
+        })
+    }
+
     /// Resolves accessor `index` for `attribute`, checking its type, component
     /// type and every byte range it reads.
     pub(super) fn resolve(

@@ -9,7 +9,6 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use super::EXTENSION_NAME;
-use super::accessor::Strided;
 use super::error::{GltfSplatError, Result};
 
 pub(super) const GLB_MAGIC: u32 = 0x4654_6C67; // "glTF"
@@ -249,7 +248,7 @@ pub(super) struct Doc<'a> {
 }
 
 impl<'a> Doc<'a> {
-    fn buffer(&self, index: usize) -> Result<&[u8]> {
+    pub(super) fn buffer(&self, index: usize) -> Result<&[u8]> {
         let def = self
             .root
             .buffers
@@ -316,77 +315,32 @@ impl<'a> Doc<'a> {
             }
         }
     }
-
-    /// A bounds-checked region of a buffer view: `count` elements of `elem`
-    /// bytes from `offset` (the view's stride, or tight packing).
-    pub(super) fn view_region(
-        &self,
-        view_index: usize,
-        offset: u64,
-        count: usize,
-        elem: usize,
-        use_stride: bool,
-        accessor: usize,
-    ) -> Result<Strided<'_>> {
-        let view = self
-            .root
-            .buffer_views
-            .get(view_index)
-            .ok_or(GltfSplatError::InvalidIndex {
-                kind: "bufferView",
-                index: view_index,
-            })?;
-        let buffer = self.buffer(view.buffer)?;
-        let view_end = view.byte_offset.saturating_add(view.byte_length);
-        let data = usize::try_from(view.byte_offset)
-            .ok()
-            .zip(usize::try_from(view_end).ok())
-            .and_then(|(s, e)| buffer.get(s..e))
-            .ok_or(GltfSplatError::BufferViewOutOfBounds {
-                buffer_view: view_index,
-                needed: view_end,
-                available: buffer.len() as u64,
-            })?;
-        let stride = match view.byte_stride {
-            Some(s) if use_stride => {
-                if s < elem as u64 || s > 252 {
-                    return Err(GltfSplatError::InvalidByteStride {
-                        buffer_view: view_index,
-                        stride: s,
-                        element_size: elem as u64,
-                    });
-                }
-                s as usize
-            }
-            _ => elem,
-        };
-        let needed = if count == 0 {
-            offset
-        } else {
-            ((count - 1) as u64)
-                .saturating_mul(stride as u64)
-                .saturating_add(elem as u64)
-                .saturating_add(offset)
-        };
-        let region = usize::try_from(offset)
-            .ok()
-            .zip(usize::try_from(needed).ok())
-            .and_then(|(s, e)| data.get(s..e))
-            .ok_or(GltfSplatError::AccessorOutOfBounds {
-                accessor,
-                needed,
-                available: data.len() as u64,
-            })?;
-        Ok(Strided {
-            data: region,
-            stride,
-            elem,
-        })
-    }
 }
 
 // ---------------------------------------------------------------------------
 // URIs
+
+/// The external (non-`data:`) buffer URIs of a `.gltf` or `.glb` file,
+/// percent-decoded, in buffer order: the files a reader must supply to
+/// [`parse_gltf_splats`](super::parse_gltf_splats). Empty when the container
+/// or its JSON cannot be read (parsing then reports the problem).
+pub fn external_buffer_uris(bytes: &[u8]) -> Vec<String> {
+    let Ok((json, _, _)) = split_container(bytes) else {
+        return Vec::new();
+    };
+    let Ok(value) = serde_json::from_slice::<Value>(json) else {
+        return Vec::new();
+    };
+    value
+        .get("buffers")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|b| b.get("uri")?.as_str())
+        .filter(|uri| !uri.get(..5).is_some_and(|s| s.eq_ignore_ascii_case("data:")))
+        .map(percent_decode)
+        .collect()
+}
 
 /// Decodes `%XX` escapes; returns the input unchanged if the result is not UTF-8.
 pub(super) fn percent_decode(uri: &str) -> String {

@@ -105,6 +105,7 @@ use crate::splat::asset::GaussianSplats;
 
 use container::{Doc, Root, required_extension_is_harmless, split_container};
 use error::Result;
+pub use container::external_buffer_uris;
 pub use error::{GltfSplatColorSpace, GltfSplatError};
 use primitive::{SplatPrimitive, decode_primitive, gather, reserve};
 use scene::{InstanceTransform, gltf_to_canonical};

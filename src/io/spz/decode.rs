@@ -11,7 +11,7 @@ use super::header::{
     check_counts, convert_rub_rdf, le_u32, le_u64, read_common_header,
 };
 use super::{LATEST_SPZ_VERSION, SpzError, SpzFile};
-use crate::io::gaussian_ply::quat_from_wxyz;
+use crate::io::values::quat_from_wxyz;
 use crate::splat::asset::{GaussianSplats, MAX_SH_DEGREE, sh_coefficient_count};
 
 /// Maps an I/O error of the gzip decoder.

@@ -31,6 +31,15 @@ pub const SPACETIME_STRIDE_VEC4: u32 = 4;
 pub const SLICED_4D_STRIDE_VEC4: u32 = 3;
 
 impl SplatMotion {
+    /// `vec4`s of motion data per splat on the GPU (0 for static scenes).
+    pub fn gpu_stride_vec4(&self) -> u32 {
+        match self {
+            SplatMotion::Static => 0,
+            SplatMotion::Spacetime(_) => SPACETIME_STRIDE_VEC4,
+            SplatMotion::Sliced4d(_) => SLICED_4D_STRIDE_VEC4,
+        }
+    }
+
     /// The motion data packed for the GPU: `(kind, vec4s per splat, words)`;
     /// see the [module docs](self) for the layout. Static scenes give
     /// `(0, 0, [])`.

@@ -65,15 +65,13 @@
 mod covariance4d;
 mod evaluate;
 pub mod gpu;
-#[doc(hidden)]
-pub mod testing;
 
 pub use covariance4d::{covariance_4d, rotation_4d};
 pub use evaluate::EvaluatedSplat;
 
 use bevy::math::{Quat, Vec3};
 
-use super::asset::SplatDataError;
+use super::error::SplatDataError;
 
 /// The quaternion `k = (0, 0, 1)·sin(π/2)` that conjugates the 4D rotation of a
 /// sliced Gaussian when the `y` and `z` axes are negated (see [`SplatMotion::flip_yz`]).

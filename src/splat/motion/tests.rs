@@ -2,10 +2,11 @@ use bevy::math::{Mat3, Mat4, Quat, Vec2, Vec3, Vec4};
 
 use super::evaluate::static_covariance;
 use super::gpu::{MOTION_KIND_SLICED_4D, MOTION_KIND_SPACETIME, MOTION_KIND_STATIC};
-use super::testing::synthetic_dynamic;
+use crate::testing::motion::synthetic_dynamic;
 use super::*;
 use crate::splat::asset::{GaussianSplats, SplatDataError};
-use crate::splat::projection::{SplatParams, SplatView, project_splat};
+use crate::camera::CameraView;
+use crate::splat::projection::{SplatParams, project_splat};
 use crate::splat::reference::{ReferenceItem, render_reference};
 
 fn close(a: f32, b: f32, tol: f32) -> bool {
@@ -261,8 +262,8 @@ fn synthetic_scenes_fade_in_and_out() {
     }
 }
 
-fn test_view() -> SplatView {
-    SplatView {
+fn test_view() -> CameraView {
+    CameraView {
         view_from_world: Mat4::look_at_rh(Vec3::new(0.0, 0.0, 4.0), Vec3::ZERO, Vec3::Y),
         clip_from_view: Mat4::perspective_infinite_reverse_rh(1.0, 1.0, 0.1),
         size: Vec2::new(64.0, 64.0),

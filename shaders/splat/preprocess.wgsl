@@ -1,0 +1,177 @@
+#import bevy_radiance::splat::common::{
+    MIN_ALPHA, ProjectedSplat, SplatEntity, SplatView, mat4_to_mat3, project_covariance, quat_to_mat3, sh_color,
+}
+
+// Vec4s of geometry per splat (`src/render/splat/gpu_asset.rs`).
+const GEOMETRY_STRIDE: u32 = #{GEOMETRY_STRIDE_VEC4}u;
+// Motion kinds and the per-splat motion layout, from `src/splat/motion/gpu.rs`.
+const MOTION_KIND_SPACETIME: u32 = #{MOTION_KIND_SPACETIME}u;
+const MOTION_KIND_SLICED_4D: u32 = #{MOTION_KIND_SLICED_4D}u;
+const SPACETIME_STRIDE: u32 = #{SPACETIME_STRIDE_VEC4}u;
+const SLICED_4D_STRIDE: u32 = #{SLICED_4D_STRIDE_VEC4}u;
+// Threads per workgroup and the dispatch split (`src/render/splat/pipeline.rs`, `src/render/gpu.rs`).
+const WORKGROUP_SIZE: u32 = #{PREPROCESS_WORKGROUP_SIZE}u;
+const MAX_DISPATCH_X: u32 = #{MAX_DISPATCH_X}u;
+
+// Preprocess: one thread per splat of one entity. Culls, projects the covariance,
+// evaluates SH colour and writes the projected splat, its depth key and its index.
+// Culled splats get key 0xffffffff, which sorts after every visible splat.
+
+@group(0) @binding(0) var<uniform> view: SplatView;
+@group(0) @binding(1) var<uniform> entity: SplatEntity;
+
+// Three vec4 per splat: (position, opacity), rotation (x, y, z, w), (scale, 0).
+@group(1) @binding(0) var<storage, read> geometry: array<vec4<f32>>;
+// SH coefficients as packed f16, `entity.sh_stride` words per splat, coefficient-major RGB.
+@group(1) @binding(1) var<storage, read> sh_words: array<u32>;
+// Temporal attributes (layout per `entity.motion_kind`: `src/splat/motion/gpu.rs`).
+@group(1) @binding(2) var<storage, read> motion: array<vec4<f32>>;
+
+struct DrawArgs {
+    vertex_count: u32,
+    instance_count: atomic<u32>,
+    first_vertex: u32,
+    first_instance: u32,
+}
+
+@group(2) @binding(0) var<storage, read_write> projected: array<ProjectedSplat>;
+@group(2) @binding(1) var<storage, read_write> keys: array<u32>;
+@group(2) @binding(2) var<storage, read_write> values: array<u32>;
+@group(2) @binding(3) var<storage, read_write> draw_args: DrawArgs;
+
+fn sh_half(splat: u32, h: u32) -> f32 {
+    let word = sh_words[splat * entity.sh_stride + h / 2u];
+    let pair = unpack2x16float(word);
+    return select(pair.x, pair.y, (h & 1u) == 1u);
+}
+
+// A splat at the entity's time: centre, local covariance (scale factor
+// applied) and opacity. Mirrors `GaussianSplats::evaluate` (src/splat/motion/evaluate.rs).
+struct SplatState {
+    position: vec3<f32>,
+    covariance: mat3x3<f32>,
+    opacity: f32,
+}
+
+fn rotation_scale_covariance(rotation: vec4<f32>, scale: vec3<f32>) -> mat3x3<f32> {
+    let s = mat3x3<f32>(vec3<f32>(scale.x, 0.0, 0.0), vec3<f32>(0.0, scale.y, 0.0), vec3<f32>(0.0, 0.0, scale.z));
+    let a = quat_to_mat3(rotation) * s;
+    return a * transpose(a);
+}
+
+fn splat_at_time(i: u32) -> SplatState {
+    let g0 = geometry[i * GEOMETRY_STRIDE];
+    var rotation = geometry[i * GEOMETRY_STRIDE + 1u];
+    let scale = geometry[i * GEOMETRY_STRIDE + 2u].xyz * entity.scale_factor;
+    var state = SplatState(g0.xyz, mat3x3<f32>(), g0.w);
+    if (entity.motion_kind == MOTION_KIND_SPACETIME) {
+        // Spacetime Gaussians: (m1, trbf_center), (m2, trbf_scale), (m3, 0), omega.
+        let w0 = motion[i * SPACETIME_STRIDE];
+        let w1 = motion[i * SPACETIME_STRIDE + 1u];
+        let w2 = motion[i * SPACETIME_STRIDE + 2u];
+        let omega = motion[i * SPACETIME_STRIDE + 3u];
+        let d = entity.model_time - w0.w;
+        state.position += d * (w0.xyz + d * (w1.xyz + d * w2.xyz));
+        let q = rotation + d * omega;
+        let len = length(q);
+        rotation = select(vec4<f32>(0.0, 0.0, 0.0, 1.0), q / len, len > 0.0);
+        let r = d / w1.w;
+        state.opacity *= exp(-r * r);
+    } else if (entity.motion_kind == MOTION_KIND_SLICED_4D) {
+        // 4D Gaussian sliced at t: (Sxx, Sxy, Sxz, Syy), (Syz, Szz, Sxt, Syt), (Szt, Stt, mu_t, 0).
+        let w0 = motion[i * SLICED_4D_STRIDE];
+        let w1 = motion[i * SLICED_4D_STRIDE + 1u];
+        let w2 = motion[i * SLICED_4D_STRIDE + 2u];
+        let s_tt = w2.y;
+        let s_xt = vec3<f32>(w1.z, w1.w, w2.x);
+        let cov = mat3x3<f32>(
+            vec3<f32>(w0.x, w0.y, w0.z),
+            vec3<f32>(w0.y, w0.w, w1.x),
+            vec3<f32>(w0.z, w1.x, w1.y),
+        );
+        let f2 = entity.scale_factor * entity.scale_factor;
+        if (!(s_tt > 0.0)) {
+            state.opacity = 0.0;
+            state.covariance = cov * f2;
+            return state;
+        }
+        let d = entity.model_time - w2.z;
+        let k = s_xt / s_tt;
+        state.position += k * d;
+        state.opacity *= exp(-0.5 * d * d / s_tt);
+        let conditional = cov - mat3x3<f32>(s_xt * k.x, s_xt * k.y, s_xt * k.z);
+        state.covariance = conditional * f2;
+        return state;
+    }
+    state.covariance = rotation_scale_covariance(rotation, scale);
+    return state;
+}
+
+@compute @workgroup_size(#{PREPROCESS_WORKGROUP_SIZE})
+fn preprocess(@builtin(global_invocation_id) gid: vec3<u32>) {
+    let i = gid.x + gid.y * (MAX_DISPATCH_X * WORKGROUP_SIZE);
+    if (i >= entity.count) {
+        return;
+    }
+    let slot = entity.offset + i;
+    keys[slot] = 0xffffffffu;
+    values[slot] = slot;
+
+    let state = splat_at_time(i);
+    let position = state.position;
+
+    let p_view = (view.view_from_world * (entity.world_from_local * vec4<f32>(position, 1.0))).xyz;
+    let clip = view.clip_from_view * vec4<f32>(p_view, 1.0);
+    let depth = -p_view.z;
+    if (depth <= 0.0 || clip.w <= 0.0) {
+        return;
+    }
+    let ndc_depth = clip.z / clip.w;
+    if (ndc_depth < 0.0 || ndc_depth > 1.0) {
+        return;
+    }
+
+    let t = mat4_to_mat3(view.view_from_world) * mat4_to_mat3(entity.world_from_local);
+    let cov_view = t * state.covariance * transpose(t);
+    let cov2d = project_covariance(view, p_view, cov_view);
+
+    let det = cov2d.x * cov2d.z - cov2d.y * cov2d.y;
+    if (!(det > 0.0)) {
+        return;
+    }
+    let inv_det = 1.0 / det;
+    let conic = vec3<f32>(cov2d.z * inv_det, -cov2d.y * inv_det, cov2d.x * inv_det);
+    let mid = 0.5 * (cov2d.x + cov2d.z);
+    let disc = sqrt(max(mid * mid - det, 0.1));
+    let lambda = max(mid + disc, mid - disc);
+    let radius = ceil(3.0 * sqrt(lambda));
+    let k = view.intrinsics;
+    let mean = vec2<f32>(k.x * p_view.x / depth + k.z, k.y * -p_view.y / depth + k.w);
+    let size = view.viewport.zw;
+    if (radius <= 0.0 || mean.x + radius <= 0.0 || mean.x - radius >= size.x
+        || mean.y + radius <= 0.0 || mean.y - radius >= size.y) {
+        return;
+    }
+
+    // Invisible splats (every fragment would fall below MIN_ALPHA) are culled,
+    // as in `project_splat`: most splats of a 4D clip at any one time.
+    let opacity = clamp(state.opacity * entity.opacity_scale, 0.0, 1.0);
+    if (!(opacity >= MIN_ALPHA)) {
+        return;
+    }
+
+    var sh: array<vec3<f32>, 16>;
+    let coefficients = (entity.sh_degree + 1u) * (entity.sh_degree + 1u);
+    for (var c = 0u; c < coefficients; c++) {
+        sh[c] = vec3<f32>(sh_half(i, c * 3u), sh_half(i, c * 3u + 1u), sh_half(i, c * 3u + 2u));
+    }
+    let dir = normalize(position - entity.camera_local.xyz);
+    let color = sh_color(sh, entity.sh_degree, dir);
+    projected[slot] = ProjectedSplat(
+        vec4<f32>(mean, ndc_depth, radius),
+        vec4<f32>(conic, opacity),
+        vec4<f32>(color, 0.0),
+    );
+    keys[slot] = bitcast<u32>(depth) ^ 0xffffffffu;
+    atomicAdd(&draw_args.instance_count, 1u);
+}

@@ -1,0 +1,212 @@
+//! Per-view resources of the radiance-field pass: uniforms in persistent
+//! per-view buffers, bind groups, pipeline variants and the field layer.
+
+use bevy::camera::CompositingSpace;
+use bevy::prelude::*;
+use bevy::render::camera::ExtractedCamera;
+use bevy::render::render_asset::RenderAssets;
+use bevy::render::render_resource::{
+    BindGroup, BindGroupEntries, Buffer, CachedRenderPipelineId, DynamicUniformBuffer, PipelineCache,
+    SpecializedRenderPipelines, UniformBuffer,
+};
+use bevy::render::renderer::{RenderDevice, RenderQueue};
+use bevy::render::texture::{CachedTexture, TextureCache};
+use bevy::render::view::{ExtractedView, Msaa, ViewDepthTexture, ViewTarget};
+
+use super::extract::ExtractedFields;
+use super::gpu_asset::GpuRadianceField;
+use super::gpu_types::{FieldUniform, FieldViewUniform};
+use super::pipeline::{MarchKey, RadianceFieldPipelines};
+use crate::field::field_layer_size;
+use crate::render::composite::{CompositeKey, CompositePipeline, LayerRectUniform};
+use crate::render::layer::{ViewRenderLayers, camera_view, layer_texture};
+use crate::scene::RadianceFieldCamera;
+
+/// One field's draw.
+pub struct FieldDraw {
+    /// Its pipeline.
+    pub pipeline: CachedRenderPipelineId,
+    /// Group 1 of the field.
+    pub bind_group: BindGroup,
+    /// Dynamic offset of its uniform.
+    pub uniform_offset: u32,
+}
+
+/// Uniform buffers of a view, kept across frames and rewritten in place.
+#[derive(Component)]
+pub struct FieldViewBuffers {
+    view: UniformBuffer<FieldViewUniform>,
+    fields: DynamicUniformBuffer<FieldUniform>,
+    layer_rect: UniformBuffer<LayerRectUniform>,
+}
+
+impl Default for FieldViewBuffers {
+    fn default() -> Self {
+        let mut buffers = Self {
+            view: UniformBuffer::default(),
+            fields: DynamicUniformBuffer::default(),
+            layer_rect: UniformBuffer::default(),
+        };
+        buffers.view.set_label(Some("bevy_radiance:field:view_uniform"));
+        buffers.fields.set_label(Some("bevy_radiance:field:field_uniforms"));
+        buffers.layer_rect.set_label(Some("bevy_radiance:field:layer_rect"));
+        buffers
+    }
+}
+
+/// Everything the field pass needs for a view this frame; present only on views
+/// that see at least one field.
+#[derive(Component)]
+pub struct RadianceFieldViewResources {
+    /// Group 0.
+    pub view_bind_group: BindGroup,
+    /// Fields, nearest first.
+    pub draws: Vec<FieldDraw>,
+    /// The field layer.
+    pub layer: CachedTexture,
+    /// Composite pipeline.
+    pub composite_pipeline: CachedRenderPipelineId,
+    /// Where the layer lies in the main texture ([`LayerRectUniform`]).
+    pub layer_rect: Buffer,
+}
+
+/// Builds [`RadianceFieldViewResources`] for every camera view that sees a field.
+#[expect(clippy::too_many_arguments, clippy::type_complexity, reason = "a Bevy system")]
+pub fn prepare_field_views(
+    mut commands: Commands,
+    device: Res<RenderDevice>,
+    queue: Res<RenderQueue>,
+    mut pipeline_cache: ResMut<PipelineCache>,
+    mut pipelines: ResMut<RadianceFieldPipelines>,
+    composite: Res<CompositePipeline>,
+    mut march_variants: ResMut<SpecializedRenderPipelines<RadianceFieldPipelines>>,
+    mut composite_variants: ResMut<SpecializedRenderPipelines<CompositePipeline>>,
+    extracted: Res<ExtractedFields>,
+    assets: Res<RenderAssets<GpuRadianceField>>,
+    mut texture_cache: ResMut<TextureCache>,
+    mut views: Query<(
+        Entity,
+        &ExtractedView,
+        &ExtractedCamera,
+        &ViewTarget,
+        &ViewDepthTexture,
+        &Msaa,
+        Option<&ViewRenderLayers>,
+        Option<&RadianceFieldCamera>,
+        Option<&mut FieldViewBuffers>,
+    )>,
+) {
+    for (entity, view, camera, target, depth, msaa, layers, field_camera, buffers) in &mut views {
+        let Some(viewport_size) = camera.physical_viewport_size else {
+            continue;
+        };
+        let render_scale = field_camera.map_or(1.0, |c| c.render_scale);
+        let layer_size = field_layer_size(viewport_size, render_scale);
+        let camera_layers = layers.map(|l| l.0.clone()).unwrap_or_default();
+        let cv = camera_view(view, viewport_size);
+        let camera_position = cv.world_position();
+        let mut fields: Vec<(f32, &GpuRadianceField, FieldUniform, bool)> = extracted
+            .0
+            .iter()
+            .filter(|f| f.layers.intersects(&camera_layers))
+            .filter_map(|f| {
+                let gpu = assets.get(f.asset).filter(|g| g.buffers.is_some())?;
+                let distance = f.world_from_local.w_axis.truncate().distance(camera_position);
+                Some((distance, gpu, gpu.uniform(f.world_from_local, &f.settings), f.settings.additive))
+            })
+            .collect();
+        if fields.is_empty() || view.clip_from_view.w_axis.w == 1.0 {
+            commands.entity(entity).remove::<RadianceFieldViewResources>();
+            continue;
+        }
+        fields.sort_by(|a, b| a.0.total_cmp(&b.0));
+
+        let mut created = None;
+        let buffers = match buffers {
+            Some(buffers) => buffers.into_inner(),
+            None => created.insert(FieldViewBuffers::default()),
+        };
+        let origin = camera.viewport.as_ref().map_or(UVec2::ZERO, |v| v.physical_position);
+        let viewport = Vec4::new(origin.x as f32, origin.y as f32, viewport_size.x as f32, viewport_size.y as f32);
+        let k = cv.intrinsics();
+        buffers.view.set(FieldViewUniform {
+            world_from_view: view.world_from_view.to_matrix(),
+            view_from_clip: view.clip_from_view.inverse(),
+            camera_position: camera_position.extend(1.0),
+            viewport,
+            intrinsics: Vec4::new(k.fx, k.fy, k.cx, k.cy),
+            layer_ratio: (viewport_size.as_vec2() / layer_size.as_vec2()).extend(0.0).extend(0.0),
+        });
+        buffers.view.write_buffer(&device, &queue);
+        buffers.layer_rect.set(LayerRectUniform {
+            viewport,
+            layer: Vec4::new(
+                layer_size.x as f32,
+                layer_size.y as f32,
+                layer_size.x as f32 / viewport_size.x as f32,
+                layer_size.y as f32 / viewport_size.y as f32,
+            ),
+        });
+        buffers.layer_rect.write_buffer(&device, &queue);
+        buffers.fields.clear();
+        let offsets: Vec<u32> = fields.iter().map(|(_, _, u, _)| buffers.fields.push(u)).collect();
+        buffers.fields.write_buffer(&device, &queue);
+
+        let multisampled_depth = msaa.samples() > 1;
+        let composite_pipeline = composite_variants.specialize(
+            &pipeline_cache,
+            &composite,
+            CompositeKey {
+                format: target.main_texture_format(),
+                linear: target.compositing_space != Some(CompositingSpace::Srgb),
+                upsample: true,
+            },
+        );
+        let (Some(view_binding), Some(field_binding), Some(layer_rect)) =
+            (buffers.view.binding(), buffers.fields.binding(), buffers.layer_rect.buffer().cloned())
+        else {
+            continue;
+        };
+        let view_bind_group = device.create_bind_group(
+            "bevy_radiance:field:view_bind_group",
+            &pipeline_cache.get_bind_group_layout(pipelines.view_layout(multisampled_depth)),
+            &BindGroupEntries::sequential((view_binding, depth.view())),
+        );
+        let field_layout = pipeline_cache.get_bind_group_layout(&pipelines.field_layout);
+        let mut draws = Vec::with_capacity(fields.len());
+        for ((_, gpu, _, additive), uniform_offset) in fields.iter().zip(offsets) {
+            let Some(field_buffers) = &gpu.buffers else {
+                continue;
+            };
+            pipelines.register_network(&mut pipeline_cache, gpu.arch);
+            let key = MarchKey { multisampled_depth, arch: gpu.arch, additive: *additive };
+            draws.push(FieldDraw {
+                pipeline: march_variants.specialize(&pipeline_cache, &pipelines, key),
+                bind_group: device.create_bind_group(
+                    "bevy_radiance:field:field_bind_group",
+                    &field_layout,
+                    &BindGroupEntries::sequential((
+                        field_binding.clone(),
+                        field_buffers.grid_params.as_entire_binding(),
+                        field_buffers.weights.as_entire_binding(),
+                        field_buffers.occupancy.as_entire_binding(),
+                    )),
+                ),
+                uniform_offset,
+            });
+        }
+        let layer = layer_texture(&mut texture_cache, &device, "bevy_radiance:field_layer", layer_size, 1);
+        let resources = RadianceFieldViewResources {
+            view_bind_group,
+            draws,
+            layer,
+            composite_pipeline,
+            layer_rect,
+        };
+        let mut commands = commands.entity(entity);
+        commands.insert(resources);
+        if let Some(buffers) = created {
+            commands.insert(buffers);
+        }
+    }
+}

@@ -1,0 +1,92 @@
+//! GPU-side data layouts of the splat passes, defined once here and mirrored
+//! by the WGSL structs of `shaders/splat/` (the shader contract test checks
+//! every size and offset against naga's reflection of the WGSL).
+
+use bevy::math::{Mat4, Vec4};
+use bevy::render::render_resource::ShaderType;
+
+/// `vec4`s of geometry per splat in the asset's geometry buffer:
+/// `(position, opacity)`, rotation `(x, y, z, w)`, `(scale, 0)`.
+pub const GEOMETRY_STRIDE_VEC4: u32 = 3;
+
+/// Per-view uniform (`SplatView` in WGSL).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, bytemuck::Pod, bytemuck::Zeroable, ShaderType)]
+pub struct SplatViewUniform {
+    /// World → view.
+    pub view_from_world: Mat4,
+    /// View → clip (reverse-Z perspective).
+    pub clip_from_view: Mat4,
+    /// xyz: camera position in world space.
+    pub camera_position: Vec4,
+    /// Viewport origin (x, y) and size (z, w) in physical pixels.
+    pub viewport: Vec4,
+    /// `fx, fy, cx, cy` in pixels relative to the viewport.
+    pub intrinsics: Vec4,
+}
+
+/// Per-(view, entity) uniform (`SplatEntity` in WGSL), one dynamic-offset
+/// entry per visible splat entity.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, bytemuck::Pod, bytemuck::Zeroable, ShaderType)]
+pub struct SplatEntityUniform {
+    /// Local → world.
+    pub world_from_local: Mat4,
+    /// xyz: camera position in the entity's local frame.
+    pub camera_local: Vec4,
+    /// First slot of this entity's splats in the view's arrays.
+    pub offset: u32,
+    /// Number of splats.
+    pub count: u32,
+    /// SH degree evaluated.
+    pub sh_degree: u32,
+    /// u32 words of packed f16 SH per splat.
+    pub sh_stride: u32,
+    /// Opacity multiplier.
+    pub opacity_scale: f32,
+    /// Scale multiplier.
+    pub scale_factor: f32,
+    /// Temporal attributes of the asset (`crate::splat::motion::gpu::MOTION_KIND_*`).
+    pub motion_kind: u32,
+    /// The entity's playback time in the asset's model time units.
+    pub model_time: f32,
+}
+
+/// A splat projected into a view (`ProjectedSplat` in WGSL), written by the
+/// preprocess pass and read by the raster pass.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, bytemuck::Pod, bytemuck::Zeroable, ShaderType)]
+pub struct ProjectedSplatGpu {
+    /// Centre in pixels (viewport-relative), NDC depth, radius in pixels.
+    pub mean_depth_radius: Vec4,
+    /// Inverse 2D covariance `(a, b, c)` and opacity.
+    pub conic_opacity: Vec4,
+    /// View-dependent colour; w unused.
+    pub color: Vec4,
+}
+
+/// The raster pass's indirect draw arguments (`DrawArgs` in WGSL): four
+/// vertices per instance, one instance per visible splat (counted by the
+/// preprocess pass).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, bytemuck::Pod, bytemuck::Zeroable, ShaderType)]
+pub struct SplatDrawArgs {
+    /// Vertices per splat quad (4, a triangle strip).
+    pub vertex_count: u32,
+    /// Visible splats; incremented atomically by the preprocess pass.
+    pub instance_count: u32,
+    /// First vertex (0).
+    pub first_vertex: u32,
+    /// First instance (0).
+    pub first_instance: u32,
+}
+
+impl SplatDrawArgs {
+    /// The arguments before the preprocess pass has counted any splat.
+    pub const RESET: Self = Self {
+        vertex_count: 4,
+        instance_count: 0,
+        first_vertex: 0,
+        first_instance: 0,
+    };
+}

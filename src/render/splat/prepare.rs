@@ -1,0 +1,310 @@
+//! Per-view GPU resources of the splat passes: buffers sized for every visible
+//! splat of the view (all entities together), uniforms, bind groups, pipeline
+//! variants and the splat layer texture.
+
+use bevy::camera::CompositingSpace;
+use bevy::prelude::*;
+use bevy::render::camera::ExtractedCamera;
+use bevy::render::render_asset::RenderAssets;
+use bevy::render::render_resource::{
+    BindGroup, BindGroupEntries, Buffer, BufferDescriptor, BufferUsages, CachedRenderPipelineId,
+    DynamicUniformBuffer, PipelineCache, SpecializedRenderPipelines, UniformBuffer,
+};
+use bevy::render::renderer::{RenderDevice, RenderQueue};
+use bevy::render::texture::{CachedTexture, TextureCache};
+use bevy::render::view::{ExtractedView, Msaa, ViewTarget};
+
+use super::extract::ExtractedSplats;
+use super::gpu_asset::{GpuGaussianSplats, sh_stride_words};
+use super::gpu_types::{ProjectedSplatGpu, SplatDrawArgs, SplatEntityUniform, SplatViewUniform};
+use super::pipeline::{RasterKey, SplatPipelines};
+use crate::render::composite::{CompositeKey, CompositePipeline};
+use crate::render::layer::{ViewRenderLayers, camera_view, layer_texture};
+use crate::render::sort::{GpuRadixSort, RadixSortPipelines};
+
+/// One entity's preprocess dispatch.
+pub struct SplatBatch {
+    /// The asset's geometry/SH/motion bind group.
+    pub asset_bind_group: BindGroup,
+    /// Dynamic offset of the entity's uniform.
+    pub uniform_offset: u32,
+    /// Number of splats.
+    pub count: u32,
+}
+
+/// Persistent buffers of a view, grown as needed.
+#[derive(Component)]
+pub struct SplatViewBuffers {
+    capacity: u32,
+    view_uniform: UniformBuffer<SplatViewUniform>,
+    entity_uniforms: DynamicUniformBuffer<SplatEntityUniform>,
+    projected: Buffer,
+    draw_args: Buffer,
+    sort: GpuRadixSort,
+}
+
+impl SplatViewBuffers {
+    fn new(device: &RenderDevice, sort_layout: &bevy::render::render_resource::BindGroupLayout, capacity: u32) -> Self {
+        let buffer = |label: &str, size: u64, usage: BufferUsages| {
+            device.create_buffer(&BufferDescriptor {
+                label: Some(label),
+                size,
+                usage,
+                mapped_at_creation: false,
+            })
+        };
+        let mut view_uniform = UniformBuffer::default();
+        view_uniform.set_label(Some("bevy_radiance:view:uniform"));
+        let mut entity_uniforms = DynamicUniformBuffer::default();
+        entity_uniforms.set_label(Some("bevy_radiance:view:entity_uniforms"));
+        Self {
+            capacity,
+            view_uniform,
+            entity_uniforms,
+            projected: buffer(
+                "bevy_radiance:view:projected",
+                size_of::<ProjectedSplatGpu>() as u64 * capacity as u64,
+                BufferUsages::STORAGE,
+            ),
+            draw_args: buffer(
+                "bevy_radiance:view:draw_args",
+                size_of::<SplatDrawArgs>() as u64,
+                BufferUsages::STORAGE | BufferUsages::INDIRECT | BufferUsages::COPY_DST,
+            ),
+            sort: GpuRadixSort::new(device, sort_layout, capacity),
+        }
+    }
+}
+
+/// Everything the splat pass needs for a view this frame. Present only on views
+/// that see at least one splat.
+#[derive(Component)]
+pub struct SplatViewResources {
+    /// Splats in the view's arrays (all entities).
+    pub total: u32,
+    /// One preprocess dispatch per entity.
+    pub batches: Vec<SplatBatch>,
+    /// Preprocess group 0 (view + entity uniforms).
+    pub preprocess_view_bind_group: BindGroup,
+    /// Preprocess group 2 (outputs).
+    pub preprocess_output_bind_group: BindGroup,
+    /// Raster group 0.
+    pub raster_bind_group: BindGroup,
+    /// The view's sort (its keys and values are the preprocess outputs).
+    pub sort: GpuRadixSort,
+    /// The indirect draw arguments (instance count = visible splats).
+    pub draw_args: Buffer,
+    /// Splat layer (multisampled when the view is).
+    pub layer: CachedTexture,
+    /// Resolve target of the layer when multisampled.
+    pub layer_resolve: Option<CachedTexture>,
+    /// Raster pipeline.
+    pub raster_pipeline: CachedRenderPipelineId,
+    /// Composite pipeline.
+    pub composite_pipeline: CachedRenderPipelineId,
+    /// Camera viewport (x, y, width, height) in physical pixels.
+    pub viewport: UVec4,
+}
+
+impl SplatViewResources {
+    /// The resolved splat layer.
+    pub fn layer_view(&self) -> &bevy::render::render_resource::TextureView {
+        &self.layer_resolve.as_ref().unwrap_or(&self.layer).default_view
+    }
+}
+
+/// Builds [`SplatViewResources`] for every camera view that sees splats.
+#[expect(clippy::too_many_arguments, clippy::type_complexity, reason = "a Bevy system")]
+pub fn prepare_splat_views(
+    mut commands: Commands,
+    device: Res<RenderDevice>,
+    queue: Res<RenderQueue>,
+    pipeline_cache: Res<PipelineCache>,
+    pipelines: Res<SplatPipelines>,
+    sort_pipelines: Res<RadixSortPipelines>,
+    composite: Res<CompositePipeline>,
+    mut raster_variants: ResMut<SpecializedRenderPipelines<SplatPipelines>>,
+    mut composite_variants: ResMut<SpecializedRenderPipelines<CompositePipeline>>,
+    extracted: Res<ExtractedSplats>,
+    assets: Res<RenderAssets<GpuGaussianSplats>>,
+    mut texture_cache: ResMut<TextureCache>,
+    mut views: Query<(
+        Entity,
+        &ExtractedView,
+        &ExtractedCamera,
+        &ViewTarget,
+        &Msaa,
+        Option<&ViewRenderLayers>,
+        Option<&mut SplatViewBuffers>,
+    )>,
+) {
+    for (entity, view, camera, target, msaa, layers, existing) in &mut views {
+        let (Some(target_size), Some(viewport_size)) = (camera.physical_target_size, camera.physical_viewport_size)
+        else {
+            continue;
+        };
+        if view.clip_from_view.w_axis.w == 1.0 {
+            warn_once!("bevy_radiance: splats are rendered by perspective cameras only; an orthographic camera sees none");
+            commands.entity(entity).remove::<SplatViewResources>();
+            continue;
+        }
+        let origin = camera.viewport.as_ref().map_or(UVec2::ZERO, |v| v.physical_position);
+        let camera_layers = layers.map(|l| l.0.clone()).unwrap_or_default();
+        let splat_view = camera_view(view, viewport_size);
+        let camera_position = splat_view.world_position();
+
+        // Lay every visible entity's splats out one after another.
+        let mut entity_uniforms = Vec::new();
+        let mut batch_assets = Vec::new();
+        let mut total: u32 = 0;
+        for item in &extracted.0 {
+            if !item.layers.intersects(&camera_layers) {
+                continue;
+            }
+            let Some(gpu) = assets.get(item.asset) else {
+                continue;
+            };
+            if gpu.count == 0 {
+                continue;
+            }
+            let Some(new_total) = total.checked_add(gpu.count) else {
+                warn_once!("bevy_radiance: more than 4 billion splats in one view; extra entities are skipped");
+                break;
+            };
+            let camera_local = item.world_from_local.inverse().transform_point3(camera_position);
+            entity_uniforms.push(SplatEntityUniform {
+                world_from_local: item.world_from_local,
+                camera_local: camera_local.extend(1.0),
+                offset: total,
+                count: gpu.count,
+                sh_degree: item.params.sh_degree.min(gpu.sh_degree) as u32,
+                sh_stride: sh_stride_words(gpu.sh_degree),
+                opacity_scale: item.params.opacity_scale,
+                scale_factor: item.params.scale_factor,
+                motion_kind: gpu.motion_kind,
+                model_time: gpu.model_time(item.time_seconds),
+            });
+            batch_assets.push(gpu.bind_group.clone());
+            total = new_total;
+        }
+        if total == 0 {
+            commands.entity(entity).remove::<SplatViewResources>();
+            continue;
+        }
+
+        // Reuse the view's buffers while they are large enough.
+        let mut grown = None;
+        let buffers = match existing {
+            Some(buffers) if buffers.capacity >= total => buffers.into_inner(),
+            _ => {
+                let capacity = total.saturating_add(total / 4);
+                let projected_bytes = size_of::<ProjectedSplatGpu>() as u64 * capacity as u64;
+                let limit = device.limits().max_storage_buffer_binding_size;
+                if projected_bytes > limit {
+                    warn_once!(
+                        "bevy_radiance: {total} splats in one view need {projected_bytes} bytes of projected splats, above this adapter's {limit}-byte storage binding limit; the view draws no splats"
+                    );
+                    commands.entity(entity).remove::<SplatViewResources>();
+                    continue;
+                }
+                let sort_layout = sort_pipelines.bind_group_layout(&pipeline_cache);
+                grown.insert(SplatViewBuffers::new(&device, &sort_layout, capacity))
+            }
+        };
+
+        // Uniforms and per-frame resets.
+        let k = splat_view.intrinsics();
+        buffers.view_uniform.set(SplatViewUniform {
+            view_from_world: splat_view.view_from_world,
+            clip_from_view: splat_view.clip_from_view,
+            camera_position: camera_position.extend(1.0),
+            viewport: Vec4::new(origin.x as f32, origin.y as f32, viewport_size.x as f32, viewport_size.y as f32),
+            intrinsics: Vec4::new(k.fx, k.fy, k.cx, k.cy),
+        });
+        buffers.view_uniform.write_buffer(&device, &queue);
+        buffers.entity_uniforms.clear();
+        let offsets: Vec<u32> = entity_uniforms.iter().map(|u| buffers.entity_uniforms.push(u)).collect();
+        buffers.entity_uniforms.write_buffer(&device, &queue);
+        queue.write_buffer(&buffers.draw_args, 0, bytemuck::bytes_of(&SplatDrawArgs::RESET));
+        buffers.sort.write_params(&queue, total);
+
+        // Pipeline variants and the layer.
+        let samples = msaa.samples();
+        let raster_pipeline = raster_variants.specialize(&pipeline_cache, &pipelines, RasterKey { samples });
+        if target.compositing_space == Some(CompositingSpace::Oklab) {
+            warn_once!("bevy_radiance: Oklab compositing is not supported; captures are composited as if the main texture were linear");
+        }
+        let composite_pipeline = composite_variants.specialize(
+            &pipeline_cache,
+            &composite,
+            CompositeKey {
+                format: target.main_texture_format(),
+                linear: target.compositing_space != Some(CompositingSpace::Srgb),
+                upsample: false,
+            },
+        );
+        let layer = layer_texture(&mut texture_cache, &device, "bevy_radiance:splat_layer", target_size, samples);
+        let layer_resolve = (samples > 1)
+            .then(|| layer_texture(&mut texture_cache, &device, "bevy_radiance:splat_layer_resolve", target_size, 1));
+
+        // Bind groups.
+        let (Some(view_binding), Some(entity_binding)) =
+            (buffers.view_uniform.binding(), buffers.entity_uniforms.binding())
+        else {
+            continue;
+        };
+        let preprocess_view_bind_group = device.create_bind_group(
+            "bevy_radiance:preprocess:view_bind_group",
+            &pipeline_cache.get_bind_group_layout(&pipelines.view_layout),
+            &BindGroupEntries::sequential((view_binding.clone(), entity_binding)),
+        );
+        let preprocess_output_bind_group = device.create_bind_group(
+            "bevy_radiance:preprocess:output_bind_group",
+            &pipeline_cache.get_bind_group_layout(&pipelines.output_layout),
+            &BindGroupEntries::sequential((
+                buffers.projected.as_entire_binding(),
+                buffers.sort.keys().as_entire_binding(),
+                buffers.sort.values().as_entire_binding(),
+                buffers.draw_args.as_entire_binding(),
+            )),
+        );
+        let raster_bind_group = device.create_bind_group(
+            "bevy_radiance:raster:bind_group",
+            &pipeline_cache.get_bind_group_layout(&pipelines.raster_layout),
+            &BindGroupEntries::sequential((
+                view_binding,
+                buffers.projected.as_entire_binding(),
+                buffers.sort.values().as_entire_binding(),
+            )),
+        );
+        let batches = batch_assets
+            .into_iter()
+            .zip(&entity_uniforms)
+            .zip(offsets)
+            .map(|((asset_bind_group, u), uniform_offset)| SplatBatch {
+                asset_bind_group,
+                uniform_offset,
+                count: u.count,
+            })
+            .collect();
+        let resources = SplatViewResources {
+            total,
+            batches,
+            preprocess_view_bind_group,
+            preprocess_output_bind_group,
+            raster_bind_group,
+            sort: buffers.sort.clone(),
+            draw_args: buffers.draw_args.clone(),
+            layer,
+            layer_resolve,
+            raster_pipeline,
+            composite_pipeline,
+            viewport: UVec4::new(origin.x, origin.y, viewport_size.x, viewport_size.y),
+        };
+        let mut commands = commands.entity(entity);
+        commands.insert(resources);
+        if let Some(buffers) = grown {
+            commands.insert(buffers);
+        }
+    }
+}
