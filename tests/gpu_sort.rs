@@ -52,7 +52,7 @@ fn check(r: &bevy_radiance::headless::HeadlessRenderer, keys: &[u32], what: &str
 #[test]
 fn radix_sort_matches_cpu_stable_argsort() {
     let r = renderer();
-    let mut rng = Rng(12345);
+    let mut rng = TestRng::new(12345);
     // Sizes around the 256-element tile and the 4096-element block.
     for n in [1usize, 2, 255, 256, 257, 4095, 4096, 4097, 70_001] {
         let keys: Vec<u32> = (0..n).map(|_| rng.next_u32()).collect();
@@ -69,7 +69,7 @@ fn radix_sort_matches_cpu_stable_argsort() {
 #[test]
 fn radix_sort_millions() {
     let r = renderer();
-    let mut rng = Rng(777);
+    let mut rng = TestRng::new(777);
     // Depth-like keys: float bits of positive depths, inverted as the renderer does.
     let keys: Vec<u32> = (0..3_000_000).map(|_| (rng.range(0.1, 100.0)).to_bits() ^ u32::MAX).collect();
     check(&r, &keys, "3M depth keys");

@@ -282,6 +282,7 @@ mod tests {
     use crate::io::gaussian_ply::tests::random_splats;
     use crate::io::gaussian_ply::write_gaussian_ply;
     use crate::io::ply::PlyFormat;
+    use crate::testing::{Damage, fuzz_corruptions};
 
     /// Random corruptions (byte changes, digits typed into the header,
     /// truncation) must give an error or a valid scene, never a panic.
@@ -299,45 +300,13 @@ mod tests {
         let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("{path}: {e} (the shipped capture is part of the repository)"));
         // Header plus a little of the body is enough to exercise the decoder.
         bases.push(bytes[..bytes.len().min(40_000)].to_vec());
-        let mut state = 0x1234_5678_9abc_def0u64;
-        let mut next = move || {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state
-        };
         for base in &bases {
-            let header_len = base
-                .windows(11)
-                .position(|w| w == b"end_header\n")
-                .map_or(base.len(), |p| p + 11);
-            for _ in 0..400 {
-                let mut bytes = base.clone();
-                for _ in 0..1 + next() % 3 {
-                    let len = bytes.len() as u64;
-                    match next() % 4 {
-                        0 => {
-                            let i = (next() % len) as usize;
-                            bytes[i] = next() as u8;
-                        }
-                        1 => {
-                            let i = (next() % header_len.min(bytes.len()) as u64) as usize;
-                            bytes[i] = b"0123456789 \n-"[(next() % 13) as usize];
-                        }
-                        2 => {
-                            let i = (next() % header_len.min(bytes.len()) as u64) as usize;
-                            bytes.insert(i, b'0' + (next() % 10) as u8);
-                        }
-                        _ => bytes.truncate((next() % len) as usize),
-                    }
-                    if bytes.is_empty() {
-                        break;
-                    }
-                }
-                if let Ok(splats) = parse_splat_ply(&bytes) {
-                    assert!(splats.validate().is_ok());
-                }
-            }
+            let header = base.windows(11).position(|w| w == b"end_header\n").map_or(base.len(), |p| p + 11);
+            let damage = Damage { text: b"0123456789 \n-", text_region: header, ..Damage::default() };
+            let outcome = fuzz_corruptions(std::slice::from_ref(base), 400, header as u64, &damage, parse_splat_ply, |s| {
+                assert!(s.validate().is_ok())
+            });
+            assert!(outcome.rejected > 0, "{outcome:?}");
         }
     }
 }

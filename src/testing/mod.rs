@@ -5,3 +5,6 @@
 
 pub mod field;
 pub mod motion;
+pub mod random;
+
+pub use random::{Damage, FuzzOutcome, TestRng, corrupt, fuzz_corruptions};

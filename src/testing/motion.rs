@@ -5,29 +5,14 @@ use bevy::math::{Quat, Vec3};
 use crate::splat::motion::{MotionKind, Sliced4dMotion, SpacetimeMotion, SplatMotion, SplatTimeline};
 use crate::splat::asset::GaussianSplats;
 
-/// Small deterministic generator (xorshift64*).
-struct Rng(u64);
+use super::random::TestRng;
 
-impl Rng {
-    fn next_f32(&mut self) -> f32 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        let v = self.0.wrapping_mul(0x2545_f491_4f6c_dd1d);
-        (v >> 40) as f32 / (1u64 << 24) as f32
-    }
+fn vec3(rng: &mut TestRng, r: f32) -> Vec3 {
+    Vec3::new(rng.range(-r, r), rng.range(-r, r), rng.range(-r, r))
+}
 
-    fn range(&mut self, lo: f32, hi: f32) -> f32 {
-        lo + (hi - lo) * self.next_f32()
-    }
-
-    fn vec3(&mut self, r: f32) -> Vec3 {
-        Vec3::new(self.range(-r, r), self.range(-r, r), self.range(-r, r))
-    }
-
-    fn quat_near_identity(&mut self, r: f32) -> Quat {
-        Quat::from_xyzw(self.range(-r, r), self.range(-r, r), self.range(-r, r), 1.0).normalize()
-    }
+fn quat_near_identity(rng: &mut TestRng, r: f32) -> Quat {
+    Quat::from_xyzw(rng.range(-r, r), rng.range(-r, r), rng.range(-r, r), 1.0).normalize()
 }
 
 /// `n` random splats (SH degree 0, bright colours) in the cube `[−1, 1]³`,
@@ -43,11 +28,11 @@ impl Rng {
 ///   each splat drifts a little while it fades in and out.
 /// * Static: no motion.
 pub fn synthetic_dynamic(kind: MotionKind, n: usize, seed: u64) -> GaussianSplats {
-    let mut rng = Rng(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1);
+    let mut rng = TestRng::new(seed);
     let mut s = GaussianSplats::with_capacity(n, 0);
     for _ in 0..n {
-        s.positions.push(rng.vec3(1.0));
-        s.rotations.push(rng.quat_near_identity(1.0));
+        s.positions.push(vec3(&mut rng, 1.0));
+        s.rotations.push(quat_near_identity(&mut rng, 1.0));
         s.scales.push(Vec3::new(rng.range(0.02, 0.08), rng.range(0.02, 0.08), rng.range(0.02, 0.08)));
         s.opacities.push(rng.range(0.6, 0.95));
         s.sh.push([rng.range(-0.5, 1.5), rng.range(-0.5, 1.5), rng.range(-0.5, 1.5)]);
@@ -66,7 +51,7 @@ pub fn synthetic_dynamic(kind: MotionKind, n: usize, seed: u64) -> GaussianSplat
             for _ in 0..n {
                 m.trbf_center.push(rng.range(0.0, 1.0));
                 m.trbf_scale.push(rng.range(0.04, 0.12));
-                m.polynomial.push([rng.vec3(0.5), rng.vec3(0.5), rng.vec3(0.5)]);
+                m.polynomial.push([vec3(&mut rng, 0.5), vec3(&mut rng, 0.5), vec3(&mut rng, 0.5)]);
                 m.omega.push(Quat::from_xyzw(rng.range(-1.0, 1.0), rng.range(-1.0, 1.0), rng.range(-1.0, 1.0), 0.0));
             }
             SplatMotion::Spacetime(m)
@@ -83,12 +68,12 @@ pub fn synthetic_dynamic(kind: MotionKind, n: usize, seed: u64) -> GaussianSplat
             for _ in 0..n {
                 m.mean_time.push(rng.range(0.0, 2.0));
                 m.time_scales.push(rng.range(0.08, 0.25));
-                m.right_rotations.push(rng.quat_near_identity(0.3));
+                m.right_rotations.push(quat_near_identity(&mut rng, 0.3));
             }
             // The left factors: near the identity too, so that little x/y/z–t
             // mixing happens (slow drift rather than teleporting splats).
             for q in &mut s.rotations {
-                *q = rng.quat_near_identity(0.3);
+                *q = quat_near_identity(&mut rng, 0.3);
             }
             m.recompute_covariance(&s.rotations, &s.scales);
             SplatMotion::Sliced4d(m)
@@ -103,7 +88,7 @@ pub fn synthetic_dynamic(kind: MotionKind, n: usize, seed: u64) -> GaussianSplat
 /// gravity as polynomial motion, a temporal RBF for opacity). The clip lasts
 /// 4 s (model time `[0, 1]` at 0.25 units/s), in Bevy's frame (+Y up).
 pub fn fountain(n: usize, seed: u64) -> GaussianSplats {
-    let mut rng = Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1);
+    let mut rng = TestRng::new(seed);
     let mut s = GaussianSplats::with_capacity(n, 0);
     let mut m = SpacetimeMotion {
         timeline: SplatTimeline {

@@ -18,25 +18,11 @@ pub fn renderer() -> HeadlessRenderer {
     }
 }
 
-/// Deterministic pseudo-random numbers (xorshift).
-pub struct Rng(pub u64);
-
-impl Rng {
-    pub fn next_u32(&mut self) -> u32 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        (self.0 >> 32) as u32
-    }
-    /// Uniform in [lo, hi).
-    pub fn range(&mut self, lo: f32, hi: f32) -> f32 {
-        lo + (hi - lo) * (self.next_u32() as f32 / 4_294_967_296.0)
-    }
-}
+pub use bevy_radiance::testing::TestRng;
 
 /// `n` random anisotropic, rotated splats in a box around the origin.
 pub fn synthetic_splats(n: usize, sh_degree: u8, seed: u64) -> GaussianSplats {
-    let mut rng = Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1);
+    let mut rng = TestRng::new(seed);
     let k = sh_coefficient_count(sh_degree);
     let mut s = GaussianSplats {
         sh_degree,

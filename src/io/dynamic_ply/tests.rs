@@ -6,6 +6,7 @@ use crate::io::ply::PlyFormat;
 use crate::splat::asset::SplatDataError;
 use crate::splat::motion::MotionKind;
 use crate::testing::motion::synthetic_dynamic;
+use crate::testing::{Damage, fuzz_corruptions};
 
 const FORMATS: [PlyFormat; 3] = [PlyFormat::Ascii, PlyFormat::BinaryLittleEndian, PlyFormat::BinaryBigEndian];
 
@@ -180,31 +181,7 @@ fn corrupted_dynamic_files_never_panic() {
         bases.push(write_sliced4d_ply(&sliced, format, Sliced4dNaming::Fudan).unwrap());
         bases.push(write_sliced4d_ply(&sliced, format, Sliced4dNaming::Ply4d).unwrap());
     }
-    let mut state = 0x0bad_cafe_1234_5678u64;
-    let mut next = move || {
-        state ^= state << 13;
-        state ^= state >> 7;
-        state ^= state << 17;
-        state
-    };
-    for base in &bases {
-        for _ in 0..200 {
-            let mut bytes = base.clone();
-            let len = bytes.len() as u64;
-            match next() % 3 {
-                0 => {
-                    let i = (next() % len) as usize;
-                    bytes[i] = next() as u8;
-                }
-                1 => {
-                    let i = (next() % len) as usize;
-                    bytes[i] = b"0123456789 \n-e"[(next() % 14) as usize];
-                }
-                _ => bytes.truncate((next() % len) as usize),
-            }
-            if let Ok(s) = parse_splat_ply(&bytes) {
-                assert!(s.validate().is_ok());
-            }
-        }
-    }
+    let damage = Damage { text: b"0123456789 \n-e", ..Damage::default() };
+    let outcome = fuzz_corruptions(&bases, 200, 0x0bad_cafe, &damage, parse_splat_ply, |s| assert!(s.validate().is_ok()));
+    assert!(outcome.rejected > 0, "{outcome:?}");
 }

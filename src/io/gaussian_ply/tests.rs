@@ -2,23 +2,10 @@ use super::*;
 use crate::io::parse_splat_ply;
 use crate::splat::asset::SplatDataError;
 
-/// Small deterministic generator (xorshift64*).
-struct Rng(u64);
-impl Rng {
-    fn next_f32(&mut self) -> f32 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        let v = self.0.wrapping_mul(0x2545_f491_4f6c_dd1d);
-        (v >> 40) as f32 / (1u64 << 24) as f32
-    }
-    fn range(&mut self, lo: f32, hi: f32) -> f32 {
-        lo + (hi - lo) * self.next_f32()
-    }
-}
+use crate::testing::TestRng;
 
 pub(crate) fn random_splats(n: usize, degree: u8, seed: u64) -> GaussianSplats {
-    let mut rng = Rng(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1);
+    let mut rng = TestRng::new(seed);
     let k = sh_coefficient_count(degree);
     let mut s = GaussianSplats {
         sh_degree: degree,

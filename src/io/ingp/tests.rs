@@ -3,6 +3,7 @@
 use rmpv::Value;
 
 use super::*;
+use crate::testing::{Damage, fuzz_corruptions};
 use crate::field::snapshot::FieldBox;
 use crate::testing::field::{TestContainer, TestGrid, TestSnapshotSpec, encode_document, remove_at, test_snapshot_value, value_at, write_test_snapshot};
 
@@ -271,20 +272,8 @@ fn assert_consistent(snap: &FieldSnapshot) {
 fn random_corruption_never_panics() {
     let raw = write_test_snapshot(&TestSnapshotSpec { container: TestContainer::Msgpack, ..spec() });
     assert_consistent(&parse_snapshot(&raw).unwrap());
-    let header = raw.len().min(3000);
-    let mut state = 12345u64;
-    let mut errors = 0;
-    for _ in 0..150 {
-        state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
-        let at = (state >> 33) as usize % header;
-        let mut bytes = raw.clone();
-        bytes[at] = (state >> 13) as u8;
-        for damaged in [&bytes[..], &raw[..at]] {
-            match parse_snapshot(damaged) {
-                Ok(snap) => assert_consistent(&snap),
-                Err(_) => errors += 1,
-            }
-        }
-    }
-    assert!(errors > 100, "only {errors} of 300 damaged snapshots were rejected");
+    // Damage the header region (the document before the large binary blobs).
+    let damage = Damage { max_edits: 2, text: &[0xC0, 0xC2, 0xCC, 0xDC, 0xDE, 0x7F, 0x00], text_region: raw.len().min(3000) };
+    let outcome = fuzz_corruptions(&[raw], 300, 12345, &damage, |b| parse_snapshot(b), assert_consistent);
+    assert!(outcome.rejected > 100, "{outcome:?}");
 }

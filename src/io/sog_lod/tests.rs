@@ -1,6 +1,7 @@
 use std::collections::HashMap;
 
 use super::*;
+use crate::testing::{Damage, fuzz_corruptions};
 use crate::io::sog::parse_sog_meta;
 use crate::io::sog::tests::{Planes, encode, sample_splats};
 
@@ -297,28 +298,7 @@ fn assert_valid_tree(tree: &SogLodTree) {
 #[test]
 fn corrupted_lod_meta_never_panics() {
     let text = std::fs::read(format!("{PLAYBOT}lod-meta.json")).unwrap();
-    let mut state = 0x2545_f491_4f6c_dd1du64;
-    let mut next = move || {
-        state ^= state << 13;
-        state ^= state >> 7;
-        state ^= state << 17;
-        state
-    };
-    let mut errors = 0;
-    for _ in 0..300 {
-        let mut b = text.clone();
-        for _ in 0..1 + next() % 3 {
-            let i = (next() % b.len() as u64) as usize;
-            match next() % 3 {
-                0 => b[i] = b"0123456789-.e,]}\"[{"[(next() % 19) as usize],
-                1 => b.insert(i, b'9'),
-                _ => b.truncate(i.max(1)),
-            }
-        }
-        match parse_lod_meta(&b) {
-            Ok(tree) => assert_valid_tree(&tree),
-            Err(_) => errors += 1,
-        }
-    }
-    assert!(errors > 50, "only {errors} of 300 damaged files were rejected");
+    let damage = Damage { text: b"0123456789-.e,]}\"[{", ..Damage::default() };
+    let outcome = fuzz_corruptions(&[text], 300, 0x2545, &damage, |b| parse_lod_meta(b), assert_valid_tree);
+    assert!(outcome.rejected > 50, "{outcome:?}");
 }

@@ -238,44 +238,20 @@ fn bad_bundles_are_reported() {
     );
 }
 
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n.max(1) as u64) as usize
-    }
-}
+use crate::testing::{Damage, TestRng, corrupt};
 
-fn corrupt(rng: &mut Rng, bytes: &mut Vec<u8>, digits: bool) {
-    for _ in 0..1 + rng.below(3) {
-        if bytes.is_empty() {
-            return;
-        }
-        let i = rng.below(bytes.len());
-        match rng.below(4) {
-            0 => bytes[i] = rng.next() as u8,
-            1 if digits => bytes[i] = b"0123456789-.e,]\"n"[rng.below(17)],
-            1 => bytes[i] ^= 1 << rng.below(8),
-            2 => bytes.insert(i, if digits { b'9' } else { rng.next() as u8 }),
-            _ => bytes.truncate(i),
-        }
-    }
-}
+const BINARY: Damage<'static> = Damage { max_edits: 3, text: &[], text_region: 0 };
+const JSON: Damage<'static> = Damage { max_edits: 3, text: b"0123456789-.e,]\"n", text_region: usize::MAX };
 
 /// Random damage to the bundle, its meta.json and its planes gives an
 /// error or a valid scene, never a panic.
 #[test]
 fn corruptions_never_panic() {
     let bytes = std::fs::read(WAVE).unwrap();
-    let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+    let mut rng = TestRng::new(0x9e37_79b9_7f4a_7c15);
     for _ in 0..300 {
         let mut b = bytes.clone();
-        corrupt(&mut rng, &mut b, false);
+        corrupt(&mut rng, &mut b, &BINARY);
         if let Ok(s) = parse_bundled_sog(&b) {
             s.validate().unwrap();
         }
@@ -288,12 +264,12 @@ fn corruptions_never_panic() {
         let mut meta = meta.clone();
         let mut files = files.clone();
         if round % 2 == 0 {
-            corrupt(&mut rng, &mut meta, true);
+            corrupt(&mut rng, &mut meta, &JSON);
         } else {
             let name = &names[rng.below(names.len())];
             let plane = files.get_mut(name).unwrap();
             // Mostly damage the image data, sometimes the header.
-            corrupt(&mut rng, plane, false);
+            corrupt(&mut rng, plane, &BINARY);
         }
         match decode_set(&meta, &files) {
             Ok(s) => s.validate().unwrap(),

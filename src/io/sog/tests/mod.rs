@@ -190,13 +190,8 @@ pub(crate) fn encode(
 
 /// Deterministic pseudo-random splats.
 pub(crate) fn sample_splats(n: usize, degree: u8, seed: u64) -> GaussianSplats {
-    let mut state = seed | 1;
-    let mut rnd = move || {
-        state ^= state << 13;
-        state ^= state >> 7;
-        state ^= state << 17;
-        (state >> 11) as f32 / (1u64 << 53) as f32
-    };
+    let mut rng = crate::testing::TestRng::new(seed);
+    let mut rnd = move || rng.unit();
     let k = sh_coefficient_count(degree);
     let mut s = GaussianSplats {
         sh_degree: degree,

@@ -1,5 +1,6 @@
 //! Truncated, corrupted and lying files give typed errors, never panics.
 
+use crate::testing::{Damage, FuzzOutcome, TestRng, corrupt};
 use super::*;
 
 #[test]
@@ -273,53 +274,25 @@ fn random_corruptions_never_panic() {
     let biker = biker_bytes();
     bases.push(biker[..biker.len().min(3000)].to_vec());
 
-    let mut state = 0x1234_5678_9abc_def0u64;
-    let mut next = move || {
-        state ^= state << 13;
-        state ^= state >> 7;
-        state ^= state << 17;
-        state
-    };
-    let mut outcomes = [0usize; 2];
+    // Mostly near the start: headers and table of contents.
+    let damage = Damage { max_edits: 4, text: &[0, 1, 0xFF, 0x80, b'N', b'G', b'S', b'P'], text_region: 128 };
+    let mut rng = TestRng::new(0x1234_5678);
+    let mut outcome = FuzzOutcome::default();
     for (b, base) in bases.iter().chain([&raw]).enumerate() {
         for _ in 0..150 {
             let mut bytes = base.clone();
-            for _ in 0..1 + next() % 4 {
-                let len = bytes.len() as u64;
-                if len == 0 {
-                    break;
-                }
-                match next() % 4 {
-                    // Mostly near the start: headers and table of contents.
-                    0 => {
-                        let i = (next() % len.min(128)) as usize;
-                        bytes[i] = next() as u8;
-                    }
-                    1 => {
-                        let i = (next() % len) as usize;
-                        bytes[i] ^= 1 << (next() % 8);
-                    }
-                    2 => {
-                        let i = (next() % len) as usize;
-                        bytes.insert(i, next() as u8);
-                    }
-                    _ => bytes.truncate((next() % len) as usize),
-                }
-            }
+            corrupt(&mut rng, &mut bytes, &damage);
             if b == bases.len() {
                 bytes = gzip(&bytes);
             }
             match parse_spz(&bytes) {
                 Ok(file) => {
                     assert!(file.splats.validate().is_ok());
-                    outcomes[0] += 1;
+                    outcome.accepted += 1;
                 }
-                Err(_) => outcomes[1] += 1,
+                Err(_) => outcome.rejected += 1,
             }
         }
     }
-    eprintln!(
-        "corruptions: {} decoded, {} rejected",
-        outcomes[0], outcomes[1]
-    );
+    assert!(outcome.rejected > 300, "{outcome:?}");
 }
