@@ -87,11 +87,18 @@ impl RadianceShaders {
 }
 
 /// Registers `files` as embedded assets and loads them (each once per app).
+/// Does nothing in an app without a renderer (no `Shader` assets, e.g.
+/// `MinimalPlugins` + `AssetPlugin` on a server): there is nothing to draw.
 pub fn embed(app: &mut App, files: &[ShaderFile]) {
     let world = app.world_mut();
+    if !world.contains_resource::<Assets<Shader>>() {
+        return;
+    }
     let mut handles = Vec::new();
     {
-        let registry = world.resource_mut::<EmbeddedAssetRegistry>();
+        let Some(registry) = world.get_resource_mut::<EmbeddedAssetRegistry>() else {
+            return;
+        };
         for file in files {
             registry.insert_asset(PathBuf::new(), &file.embedded_path(), file.source.as_bytes());
         }
