@@ -107,20 +107,34 @@ fn is_occupied(pos: vec3<f32>, cascade: u32) -> bool {
     return inside && bit;
 }
 
+/// The cone-stepping piecewise map for cone angle `c > 0`: `log1p_c`, the
+/// stepping-space ends `a`/`b` of the logarithmic segment and their distances
+/// `at`/`bt`.
+struct SteppingBounds {
+    log1p_c: f32,
+    a: f32,
+    b: f32,
+    at: f32,
+    bt: f32,
+}
+
+fn stepping_bounds(c: f32) -> SteppingBounds {
+    let log1p_c = log(1.0 + c);
+    let a = (log(MIN_CONE_STEPSIZE) - log(log1p_c)) / log1p_c;
+    let b = (log(MAX_CONE_STEPSIZE) - log(log1p_c)) / log1p_c;
+    return SteppingBounds(log1p_c, a, b, exp(a * log1p_c), exp(b * log1p_c));
+}
+
 fn to_stepping_space(t: f32, c: f32) -> f32 {
     var n = t / MIN_CONE_STEPSIZE;
     if (c > 1e-5) {
-        let log1p_c = log(1.0 + c);
-        let a = (log(MIN_CONE_STEPSIZE) - log(log1p_c)) / log1p_c;
-        let b = (log(MAX_CONE_STEPSIZE) - log(log1p_c)) / log1p_c;
-        let at = exp(a * log1p_c);
-        let bt = exp(b * log1p_c);
-        if (t <= at) {
-            n = (t - at) / MIN_CONE_STEPSIZE + a;
-        } else if (t <= bt) {
-            n = log(t) / log1p_c;
+        let s = stepping_bounds(c);
+        if (t <= s.at) {
+            n = (t - s.at) / MIN_CONE_STEPSIZE + s.a;
+        } else if (t <= s.bt) {
+            n = log(t) / s.log1p_c;
         } else {
-            n = (t - bt) / MAX_CONE_STEPSIZE + b;
+            n = (t - s.bt) / MAX_CONE_STEPSIZE + s.b;
         }
     }
     return n;
@@ -129,17 +143,13 @@ fn to_stepping_space(t: f32, c: f32) -> f32 {
 fn from_stepping_space(n: f32, c: f32) -> f32 {
     var t = n * MIN_CONE_STEPSIZE;
     if (c > 1e-5) {
-        let log1p_c = log(1.0 + c);
-        let a = (log(MIN_CONE_STEPSIZE) - log(log1p_c)) / log1p_c;
-        let b = (log(MAX_CONE_STEPSIZE) - log(log1p_c)) / log1p_c;
-        let at = exp(a * log1p_c);
-        let bt = exp(b * log1p_c);
-        if (n <= a) {
-            t = (n - a) * MIN_CONE_STEPSIZE + at;
-        } else if (n <= b) {
-            t = exp(n * log1p_c);
+        let s = stepping_bounds(c);
+        if (n <= s.a) {
+            t = (n - s.a) * MIN_CONE_STEPSIZE + s.at;
+        } else if (n <= s.b) {
+            t = exp(n * s.log1p_c);
         } else {
-            t = (n - b) * MAX_CONE_STEPSIZE + bt;
+            t = (n - s.b) * MAX_CONE_STEPSIZE + s.bt;
         }
     }
     return t;

@@ -1,5 +1,7 @@
 //! Small GPU helpers both renderers and the sort use.
 
+use bevy::render::render_resource::{Buffer, BufferDescriptor, BufferUsages};
+use bevy::render::renderer::RenderDevice;
 use bevy::shader::ShaderDefVal;
 
 /// Workgroups per dispatch dimension that every adapter accepts (WebGPU's
@@ -21,6 +23,17 @@ pub fn dispatch_grid(groups: u32) -> (u32, u32) {
 /// The shader def of [`MAX_DISPATCH_X`].
 pub fn dispatch_shader_defs() -> Vec<ShaderDefVal> {
     vec![ShaderDefVal::UInt("MAX_DISPATCH_X".into(), MAX_DISPATCH_X)]
+}
+
+/// A buffer of `size` bytes, not mapped at creation; `label` is namespaced
+/// (`"bevy_radiance:sort:keys"`).
+pub fn create_buffer(device: &RenderDevice, label: &str, size: u64, usage: BufferUsages) -> Buffer {
+    device.create_buffer(&BufferDescriptor {
+        label: Some(label),
+        size,
+        usage,
+        mapped_at_creation: false,
+    })
 }
 
 #[cfg(test)]

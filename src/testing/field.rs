@@ -14,6 +14,7 @@ use std::io::Write;
 use bevy::math::Vec3;
 use rmpv::Value;
 
+use super::random::TestRng;
 use crate::field::encoding::{HashGridConfig, morton3d_invert, per_level_scale};
 use crate::field::mlp::MlpConfig;
 use crate::field::occupancy::{OCCUPANCY_GRID_CELLS, OCCUPANCY_GRID_SIZE};
@@ -71,26 +72,6 @@ impl Default for TestSnapshotSpec {
     }
 }
 
-/// A small deterministic generator (SplitMix64).
-#[derive(Clone, Debug)]
-pub struct TestRng(pub u64);
-
-impl TestRng {
-    /// Next 64 random bits.
-    pub fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    /// Uniform in `[lo, hi)`.
-    pub fn range(&mut self, lo: f32, hi: f32) -> f32 {
-        lo + (hi - lo) * ((self.next_u64() >> 40) as f32 / (1u64 << 24) as f32)
-    }
-}
-
 /// The encoding config a spec writes (per_level_scale as instant-ngp derives it).
 pub fn test_encoding(spec: &TestSnapshotSpec) -> HashGridConfig {
     let (n_levels, features_per_level) = match spec.grid {
@@ -132,7 +113,7 @@ fn mlp_config(n_hidden_layers: u32, input_width: u32, output_width: u32) -> MlpC
 
 /// All parameters of the synthetic field (density MLP, rgb MLP, hash grid), in file order.
 pub fn test_params(spec: &TestSnapshotSpec) -> Vec<f32> {
-    let mut rng = TestRng(spec.seed.wrapping_mul(0x2545_F491_4F6C_DD1D) ^ 0x5EED);
+    let mut rng = TestRng::new(spec.seed);
     let encoding = test_encoding(spec);
     let density = mlp_config(1, encoding.padded_output_width(), 16);
     let rgb = mlp_config(2, 32, 3);

@@ -19,12 +19,12 @@ pub use pipeline::{
 };
 
 use bevy::render::render_resource::{
-    BindGroup, BindGroupEntries, BindGroupLayout, Buffer, BufferBinding, BufferDescriptor, BufferUsages,
+    BindGroup, BindGroupEntries, BindGroupLayout, Buffer, BufferBinding, BufferUsages,
     CommandEncoder, ComputePassDescriptor, ShaderType,
 };
 use bevy::render::renderer::{RenderDevice, RenderQueue};
 
-use crate::render::gpu::dispatch_grid;
+use crate::render::gpu::{create_buffer, dispatch_grid};
 
 /// Bits sorted per pass.
 pub const RADIX_BITS: u32 = 8;
@@ -64,14 +64,7 @@ impl GpuRadixSort {
     /// is [`RadixSortPipelines::bind_group_layout`].
     pub fn new(device: &RenderDevice, layout: &BindGroupLayout, capacity: u32) -> Self {
         let capacity = capacity.max(1);
-        let buffer = |label: &str, size: u64, usage: BufferUsages| {
-            device.create_buffer(&BufferDescriptor {
-                label: Some(label),
-                size,
-                usage,
-                mapped_at_creation: false,
-            })
-        };
+        let buffer = |label: &str, size: u64, usage: BufferUsages| create_buffer(device, label, size, usage);
         let pair_usage = BufferUsages::STORAGE | BufferUsages::COPY_DST | BufferUsages::COPY_SRC;
         let n = capacity as u64 * 4;
         let keys = [

@@ -7,7 +7,7 @@ use bevy::prelude::*;
 use bevy::render::camera::ExtractedCamera;
 use bevy::render::render_asset::RenderAssets;
 use bevy::render::render_resource::{
-    BindGroup, BindGroupEntries, Buffer, BufferDescriptor, BufferUsages, CachedRenderPipelineId,
+    BindGroup, BindGroupEntries, Buffer, BufferUsages, CachedRenderPipelineId,
     DynamicUniformBuffer, PipelineCache, SpecializedRenderPipelines, UniformBuffer,
 };
 use bevy::render::renderer::{RenderDevice, RenderQueue};
@@ -19,6 +19,7 @@ use super::gpu_asset::{GpuGaussianSplats, sh_stride_words};
 use super::gpu_types::{ProjectedSplatGpu, SplatDrawArgs, SplatEntityUniform, SplatViewUniform};
 use super::pipeline::{RasterKey, SplatPipelines};
 use crate::render::composite::{CompositeKey, CompositePipeline};
+use crate::render::gpu::create_buffer;
 use crate::render::layer::{ViewRenderLayers, camera_view, layer_texture};
 use crate::render::sort::{GpuRadixSort, RadixSortPipelines};
 
@@ -45,14 +46,7 @@ pub struct SplatViewBuffers {
 
 impl SplatViewBuffers {
     fn new(device: &RenderDevice, sort_layout: &bevy::render::render_resource::BindGroupLayout, capacity: u32) -> Self {
-        let buffer = |label: &str, size: u64, usage: BufferUsages| {
-            device.create_buffer(&BufferDescriptor {
-                label: Some(label),
-                size,
-                usage,
-                mapped_at_creation: false,
-            })
-        };
+        let buffer = |label: &str, size: u64, usage: BufferUsages| create_buffer(device, label, size, usage);
         let mut view_uniform = UniformBuffer::default();
         view_uniform.set_label(Some("bevy_radiance:view:uniform"));
         let mut entity_uniforms = DynamicUniformBuffer::default();
