@@ -1,7 +1,7 @@
 //! Frame-time benchmark of the splat renderer on the shipped capture.
 //!
 //! ```text
-//! cargo run --release --example bench -- [FILE] [--frames N] [--size WxH] [--render-scale S]
+//! cargo run --release --example bench -- [FILE] [--frames N] [--size WxH] [--render-scale S] [--still] [--save OUT.png]
 //! cargo run --release --example bench -- --synthetic static|spacetime|sliced4d:COUNT [--facing-away] [--frames N] [--size WxH]
 //! cargo run --release --example bench -- assets/wave/wave.splatseq.ron [--frames N]
 //! ```
@@ -25,6 +25,13 @@
 //! [`RadianceFieldCamera::render_scale`], and the bench also reports network
 //! samples per second: the samples of the first frame are counted by the CPU
 //! reference marcher (same step schedule) on every 4th layer pixel in x and y.
+//! `--still` keeps the camera at the orbit's first position: nothing moves,
+//! so the splat pass draws the last sorted order again without preprocessing
+//! or sorting (the frame time is the raster and composite alone).
+//! `--save OUT.png` also writes the frame of orbit index 0 (rendered after the
+//! warm-up, before the timed frames) as an 8-bit RGBA PNG (A = coverage); the
+//! bench prints the orbit's `center:` (for `compare/`, which renders the same
+//! view with another renderer).
 
 use std::path::PathBuf;
 use std::time::Instant;
@@ -39,6 +46,7 @@ use bevy_radiance::field::{MarchSettings, RadianceField, field_layer_size, march
 use bevy_radiance::io::load_radiance_field_file;
 use bevy_radiance::scene::{RadianceField3d, RadianceFieldCamera};
 use bevy_radiance::io::{SplatLoaderSettings, load_splat_file};
+use bevy_radiance::splat::asset::GaussianSplats;
 use bevy_radiance::splat::motion::MotionKind;
 use bevy_radiance::testing::motion::synthetic_dynamic;
 use bevy_radiance::timeline::Playback;
@@ -50,6 +58,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut render_scale = 1.0f32;
     let mut synthetic: Option<(MotionKind, usize)> = None;
     let mut facing_away = false;
+    let mut still = false;
+    let mut save: Option<PathBuf> = None;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         match arg.as_str() {
@@ -71,6 +81,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 synthetic = Some((kind, count.parse()?));
             }
             "--facing-away" => facing_away = true,
+            "--still" => still = true,
+            "--save" => save = Some(PathBuf::from(args.next().ok_or("--save needs a path")?)),
             "--render-scale" => render_scale = args.next().ok_or("--render-scale needs a value")?.parse()?,
             other => file = PathBuf::from(other),
         }
@@ -81,8 +93,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     let extension = file.extension().and_then(|e| e.to_str()).unwrap_or("");
     let mut field_for_count = None;
+    let mut splats_for_count = None;
     let (center, what) = if let Some((kind, count)) = synthetic {
         let splats = synthetic_dynamic(kind, count, 1);
+        splats_for_count = Some(splats.clone());
         let entity = renderer.spawn_splats(splats, Transform::IDENTITY);
         if kind != MotionKind::Static {
             renderer.world_mut().entity_mut(entity).insert(Playback::new().with_duration(2.0));
@@ -100,6 +114,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let splats = load_splat_file(&file, &SplatLoaderSettings::default())?;
         let count = splats.len();
         let center = splats.positions.iter().copied().sum::<Vec3>() / count.max(1) as f32;
+        splats_for_count = Some(splats.clone());
         renderer.spawn_splats(splats, Transform::IDENTITY);
         (center, format!("{count} splats"))
     };
@@ -116,9 +131,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     for _ in 0..3 {
         renderer.update();
     }
+    if let Some(path) = &save {
+        renderer.set_view_transform(&view, orbit(0));
+        renderer.read_view(&view)?.save_png(path)?;
+        println!("saved {} (orbit frame 0)", path.display());
+    }
     let mut times = Vec::with_capacity(frames);
     for i in 0..frames {
-        renderer.set_view_transform(&view, orbit(i));
+        renderer.set_view_transform(&view, orbit(if still { 0 } else { i }));
         let start = Instant::now();
         renderer.update();
         times.push(start.elapsed().as_secs_f64() * 1000.0);
@@ -128,7 +148,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mean = times.iter().sum::<f64>() / times.len() as f64;
     println!("adapter: {}", renderer.adapter_name());
     println!("scene: {} ({what}), {width}x{height}, {frames} frames", file.display());
+    println!("center: {} {} {}", center.x, center.y, center.z);
     println!("frame (CPU + GPU, submit to idle): median {median:.2} ms, mean {mean:.2} ms");
+    if let Some(splats) = &splats_for_count {
+        splat_work(splats, &intrinsics.camera_view(orbit(0), DEFAULT_NEAR));
+    }
     if let Some((field, world_from_local)) = &field_for_count {
         let full = intrinsics.camera_view(orbit(0), DEFAULT_NEAR);
         let layer = field_layer_size(UVec2::new(width, height), render_scale);
@@ -167,6 +191,27 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         println!("{path}: {ms:.3} ms");
     }
     Ok(())
+}
+
+/// The splat path's work on the first frame's view, counted by the CPU mirror
+/// (the reference projection and the raster pass's quad extents; software
+/// adapters have no pipeline-statistics query), and its GPU memory per splat.
+fn splat_work(splats: &GaussianSplats, view: &bevy_radiance::camera::CameraView) {
+    use bevy::render::render_asset::RenderAsset;
+    use bevy_radiance::render::splat::gpu_asset::GpuGaussianSplats;
+    use bevy_radiance::render::splat::prepare::VIEW_BYTES_PER_SPLAT;
+    use bevy_radiance::splat::projection::SplatParams;
+    use bevy_radiance::splat::reference::{ReferenceItem, project_and_sort, quad_fragments};
+    let item = ReferenceItem { splats, world_from_local: Mat4::IDENTITY, params: SplatParams::default(), time: 0.0 };
+    let visible = project_and_sort(view, &[item]);
+    let fragments: u64 = visible.iter().map(|s| quad_fragments(s, view.size)).sum();
+    let n = splats.len().max(1) as f64;
+    println!("splats sorted per frame: {} of {}", visible.len(), splats.len());
+    println!("splats drawn per frame: {}", visible.len());
+    println!("fragments shaded per frame: {fragments} ({:.1} per pixel, CPU mirror of the quads)", fragments as f64 / (view.size.x * view.size.y) as f64);
+    let resident = GpuGaussianSplats::byte_len(splats).unwrap_or(0);
+    println!("resident bytes per splat: {:.1}", resident as f64 / n);
+    println!("per-view bytes per splat: {VIEW_BYTES_PER_SPLAT}");
 }
 
 /// Decode and upload cost of each frame of a splat sequence.

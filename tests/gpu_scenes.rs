@@ -5,6 +5,7 @@ mod common;
 
 use bevy::prelude::*;
 use bevy_radiance::headless::HeadlessRenderer;
+use bevy_radiance::render::splat::prepare::SplatViewResources;
 use bevy_radiance::splat::asset::GaussianSplats;
 use bevy_radiance::splat::projection::SplatParams;
 use bevy_radiance::splat::reference::ReferenceItem;
@@ -247,4 +248,47 @@ fn per_entity_settings_match_reference() {
         assert!(p >= 40.0, "{settings:?}: PSNR {p:.2} < 40 (max {m})");
         r.world_mut().despawn(e);
     }
+}
+
+/// Whether each view that sees splats drew last frame's sorted order again.
+fn reused_sort(r: &HeadlessRenderer) -> Vec<bool> {
+    r.render_world()
+        .iter_entities()
+        .filter_map(|e| e.get::<SplatViewResources>().map(|v| v.reuse_sorted))
+        .collect()
+}
+
+#[test]
+fn still_frames_reuse_the_sort_and_any_move_sorts_again() {
+    let mut r = renderer();
+    let splats = synthetic_splats(3_000, 1, 41);
+    let entity = r.spawn_splats(splats.clone(), Transform::IDENTITY);
+    let camera = look_at_camera(160, 120, Vec3::new(0.3, 0.4, 3.0), Vec3::ZERO, 1.0);
+    let view = r.spawn_view(&camera).unwrap();
+    let first = r.read_view(&view).unwrap();
+    r.update();
+    assert_eq!(reused_sort(&r), [true], "nothing moved, yet the splats were sorted again");
+    let still = r.read_view(&view).unwrap();
+    assert!(still.data == first.data, "a frame drawn from the reused sort differs");
+    let cpu = reference(&camera, &[item(&splats, Transform::IDENTITY)]);
+    let (p, m) = compare(&still, &cpu, "still_frame");
+    assert!(p >= 45.0, "still frame: PSNR {p:.2} dB < 45 (max error {m})");
+
+    // Moving the entity (or the camera) sorts again, and the image follows.
+    let moved = Transform::from_xyz(0.15, -0.1, 0.2).with_rotation(Quat::from_rotation_y(0.4));
+    *r.world_mut().get_mut::<Transform>(entity).unwrap() = moved;
+    r.update();
+    assert_eq!(reused_sort(&r), [false], "the entity moved but the old order was drawn");
+    let after = r.read_view(&view).unwrap();
+    let cpu = reference(&camera, &[item(&splats, moved)]);
+    let (p, m) = compare(&after, &cpu, "moved_entity");
+    assert!(p >= 45.0, "moved entity: PSNR {p:.2} dB < 45 (max error {m})");
+    let camera2 = look_at_camera(160, 120, Vec3::new(-0.5, 0.2, 2.8), Vec3::ZERO, 1.0);
+    r.set_view_transform(&view, camera2.world_from_camera);
+    r.update();
+    assert_eq!(reused_sort(&r), [false], "the camera moved but the old order was drawn");
+    let after = r.read_view(&view).unwrap();
+    let cpu = reference(&camera2, &[item(&splats, moved)]);
+    let (p, m) = compare(&after, &cpu, "moved_camera");
+    assert!(p >= 45.0, "moved camera: PSNR {p:.2} dB < 45 (max error {m})");
 }

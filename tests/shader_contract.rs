@@ -16,7 +16,7 @@ use bevy_radiance::render::field::codegen::{FieldArch, generate};
 use bevy_radiance::render::field::gpu_types::{FieldUniform, FieldViewUniform};
 use bevy_radiance::render::field::pipeline::RadianceFieldPipelines;
 use bevy_radiance::render::shaders::{self, ShaderFile};
-use bevy_radiance::render::sort::{RadixSortPipelines, SortParams};
+use bevy_radiance::render::sort::{RadixSortPipelines, SortParams, SortState};
 use bevy_radiance::render::splat::gpu_types::{ProjectedSplatGpu, SplatDrawArgs, SplatEntityUniform, SplatViewUniform};
 use bevy_radiance::render::splat::pipeline::SplatPipelines;
 use bevy_radiance::splat::asset::SH_C0;
@@ -190,7 +190,7 @@ fn splat_shaders_compose_and_share_rust_layouts() {
         }),
     );
     for module in [&preprocess, &raster] {
-        assert_layout(module, "ProjectedSplat", rust_layout!(ProjectedSplatGpu { mean_depth_radius, conic_opacity, color }));
+        assert_layout(module, "ProjectedSplat", rust_layout!(ProjectedSplatGpu { mean_depth_sigmas, axes, color_opacity }));
     }
     assert_layout(&preprocess, "DrawArgs", rust_layout!(SplatDrawArgs { vertex_count, instance_count, first_vertex, first_instance }));
     assert_constants(
@@ -210,6 +210,12 @@ fn splat_shaders_compose_and_share_rust_layouts() {
 fn sort_and_composite_shaders_compose_and_share_rust_layouts() {
     let sort = compose_file(&shaders::RADIX_SORT, &RadixSortPipelines::shader_defs());
     assert_layout(&sort, "SortParams", rust_layout!(SortParams { n, shift, num_blocks, hist_len }));
+    let setup = compose_file(&shaders::SORT_SETUP, &RadixSortPipelines::setup_shader_defs());
+    assert_layout(
+        &setup,
+        "SortState",
+        rust_layout!(SortState { n, blocks_x, blocks_y, blocks_z, chunks_x, chunks_y, chunks_z, capacity }),
+    );
     for linear in [false, true] {
         for upsample in [false, true] {
             let key = CompositeKey { format: TextureFormat::Rgba8UnormSrgb, linear, upsample };

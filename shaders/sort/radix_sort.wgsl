@@ -7,8 +7,9 @@
 //   scan_partials exclusive scan of `partials` by one workgroup (any length)
 //   scan_add     adds each chunk's scanned total back to its entries
 //   scatter      stable scatter: each block walks its elements in 256-element tiles,
-//                sorts a tile by digit with eight 1-bit splits (stable), and writes each
-//                element to hist[digit, block] + (count of the digit earlier in the block).
+//                ranks each element among the tile's equal digits with per-digit
+//                thread bitmasks, and writes it to hist[digit, block] + (count of the
+//                digit earlier in the block) + rank.
 // No subgroup operations are used, so the sort runs on every WebGPU adapter.
 
 // Sizes from `src/render/sort/pipeline.rs` (shader defs). One thread per 8-bit
@@ -148,12 +149,13 @@ fn scan_add(@builtin(local_invocation_index) t: u32, @builtin(workgroup_id) wg: 
     }
 }
 
+// Tile ranking without subgroup operations: each thread sets its bit in its
+// digit's WG-bit mask; an element's rank among equal digits of the tile is
+// the number of set bits of lower threads. Three barriers per tile.
+const MASK_WORDS: u32 = WG / 32u;
+
 var<workgroup> s_base: array<u32, #{SORT_WORKGROUP_SIZE}>;
-var<workgroup> s_run: array<u32, #{SORT_WORKGROUP_SIZE}>;
-var<workgroup> s_tile_start: array<u32, #{SORT_WORKGROUP_SIZE}>;
-var<workgroup> s_keys: array<u32, #{SORT_WORKGROUP_SIZE}>;
-var<workgroup> s_vals: array<u32, #{SORT_WORKGROUP_SIZE}>;
-var<workgroup> s_digits: array<u32, #{SORT_WORKGROUP_SIZE}>;
+var<workgroup> s_mask: array<atomic<u32>, #{SORT_MASK_LEN}>; // [digit * MASK_WORDS + word]
 
 @compute @workgroup_size(#{SORT_WORKGROUP_SIZE})
 fn scatter(@builtin(local_invocation_index) t: u32, @builtin(workgroup_id) wg: vec3<u32>) {
@@ -161,9 +163,15 @@ fn scatter(@builtin(local_invocation_index) t: u32, @builtin(workgroup_id) wg: v
     if (block >= params.num_blocks) {
         return;
     }
+    // Thread t owns digit t: its running output position and its mask words.
     s_base[t] = hist[t * params.num_blocks + block];
-    s_run[t] = 0u;
+    for (var w = 0u; w < MASK_WORDS; w++) {
+        atomicStore(&s_mask[t * MASK_WORDS + w], 0u);
+    }
+    workgroupBarrier();
     let base = block * BLOCK;
+    let word = t / 32u;
+    let bit = 1u << (t % 32u);
     for (var tile = 0u; tile < TILES_PER_BLOCK; tile++) {
         let tile_start = base + tile * WG;
         if (tile_start >= params.n) {
@@ -171,50 +179,27 @@ fn scatter(@builtin(local_invocation_index) t: u32, @builtin(workgroup_id) wg: v
         }
         let idx = tile_start + t;
         let valid = idx < params.n;
-        var key = 0xffffffffu;
-        var val = 0u;
+        var digit = 0u;
         if (valid) {
-            key = keys_in[idx];
-            val = values_in[idx];
+            digit = (keys_in[idx] >> params.shift) & 255u;
+            atomicOr(&s_mask[digit * MASK_WORDS + word], bit);
         }
-        var digit = (key >> params.shift) & 255u;
-        // Stable local sort of the tile by digit: eight 1-bit splits, zeros first.
-        for (var bit = 0u; bit < 8u; bit++) {
-            let is_zero = 1u - ((digit >> bit) & 1u);
-            let scanned = workgroup_exclusive_scan(t, is_zero);
-            var dst = scanned.x;
-            if (is_zero == 0u) {
-                dst = scanned.y + (t - scanned.x);
+        workgroupBarrier();
+        if (valid) {
+            var rank = countOneBits(atomicLoad(&s_mask[digit * MASK_WORDS + word]) & (bit - 1u));
+            for (var w = 0u; w < word; w++) {
+                rank += countOneBits(atomicLoad(&s_mask[digit * MASK_WORDS + w]));
             }
-            s_keys[dst] = key;
-            s_vals[dst] = val;
-            s_digits[dst] = digit;
-            workgroupBarrier();
-            key = s_keys[t];
-            val = s_vals[t];
-            digit = s_digits[t];
-            workgroupBarrier();
-        }
-        // Thread t now holds the element at sorted position t of the tile.
-        s_digits[t] = digit;
-        workgroupBarrier();
-        if (t == 0u || s_digits[t - 1u] != digit) {
-            s_tile_start[digit] = t;
+            let dst = s_base[digit] + rank;
+            keys_out[dst] = keys_in[idx];
+            values_out[dst] = values_in[idx];
         }
         workgroupBarrier();
-        let rank = t - s_tile_start[digit];
-        // Invalid elements carry key 0xffffffff and sort after every valid one,
-        // so they never disturb the ranks of valid elements.
-        let valid_sorted = tile_start + t < params.n;
-        if (valid_sorted) {
-            let dst = s_base[digit] + s_run[digit] + rank;
-            keys_out[dst] = key;
-            values_out[dst] = val;
+        var total = 0u;
+        for (var w = 0u; w < MASK_WORDS; w++) {
+            total += countOneBits(atomicExchange(&s_mask[t * MASK_WORDS + w], 0u));
         }
-        workgroupBarrier();
-        if (t == WG - 1u || s_digits[t + 1u] != digit) {
-            s_run[digit] += rank + 1u;
-        }
+        s_base[t] += total;
         workgroupBarrier();
     }
 }

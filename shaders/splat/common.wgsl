@@ -47,12 +47,12 @@ struct SplatEntity {
 
 // A splat projected into a view, mirrored by `ProjectedSplatGpu`.
 struct ProjectedSplat {
-    // Centre in pixels (viewport-relative), NDC depth, radius in pixels.
-    mean_depth_radius: vec4<f32>,
-    // Inverse 2D covariance (a, b, c) and opacity.
-    conic_opacity: vec4<f32>,
-    // View-dependent colour; w unused.
-    color: vec4<f32>,
+    // Centre in pixels (viewport-relative), NDC depth, footprint half-size in σ.
+    mean_depth_sigmas: vec4<f32>,
+    // Footprint axes in pixels per σ: major (x, y), minor (z, w).
+    axes: vec4<f32>,
+    // View-dependent colour and opacity.
+    color_opacity: vec4<f32>,
 }
 
 fn quat_to_mat3(q: vec4<f32>) -> mat3x3<f32> {
@@ -124,16 +124,31 @@ fn sh_color(sh: array<vec3<f32>, 16>, degree: u32, dir: vec3<f32>) -> vec3<f32> 
     return max(result + vec3<f32>(0.5), vec3<f32>(0.0));
 }
 
-// Alpha of a splat at a pixel centre; negative where it contributes nothing.
-fn splat_alpha(mean: vec2<f32>, conic: vec3<f32>, opacity: f32, pixel_center: vec2<f32>) -> f32 {
-    let d = mean - pixel_center;
-    let power = -0.5 * (conic.x * d.x * d.x + conic.z * d.y * d.y) - conic.y * d.x * d.y;
-    if (power > 0.0) {
-        return -1.0;
-    }
-    let alpha = min(MAX_ALPHA, opacity * exp(power));
-    if (alpha < MIN_ALPHA) {
-        return -1.0;
-    }
-    return alpha;
+// Half-size in σ of a splat's footprint, where alpha = opacity · exp(−½ r²)
+// reaches MIN_ALPHA; not positive when the splat draws nothing.
+fn footprint_sigmas(opacity: f32) -> f32 {
+    let r2 = 2.0 * log(opacity / MIN_ALPHA);
+    return select(0.0, sqrt(r2), r2 > 0.0);
+}
+
+// Axes of a 2D covariance (a, b, c) with determinant det > 0: unit
+// eigenvectors scaled by the square roots of their eigenvalues, major first
+// (xy), minor (zw).
+fn footprint_axes(cov: vec3<f32>, det: f32) -> vec4<f32> {
+    let a = cov.x; let b = cov.y; let c = cov.z;
+    let mid = 0.5 * (a + c);
+    let disc = sqrt(0.25 * (a - c) * (a - c) + b * b);
+    let major = mid + disc;
+    let minor = det / major;
+    var v = select(vec2<f32>(b, major - a), vec2<f32>(major - c, b), a >= c);
+    let len = length(v);
+    v = select(vec2<f32>(1.0, 0.0), v / len, len > 0.0);
+    return vec4<f32>(v * sqrt(major), vec2<f32>(-v.y, v.x) * sqrt(minor));
+}
+
+// Alpha at a point `uv` σ from a splat's centre (in its footprint axes);
+// negative where it contributes nothing.
+fn splat_alpha(opacity: f32, uv: vec2<f32>) -> f32 {
+    let alpha = min(MAX_ALPHA, opacity * exp(-0.5 * dot(uv, uv)));
+    return select(-1.0, alpha, alpha >= MIN_ALPHA);
 }

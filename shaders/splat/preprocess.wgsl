@@ -1,5 +1,6 @@
 #import bevy_radiance::splat::common::{
-    MIN_ALPHA, ProjectedSplat, SplatEntity, SplatView, mat4_to_mat3, project_covariance, quat_to_mat3, sh_color,
+    ProjectedSplat, SplatEntity, SplatView, footprint_axes, footprint_sigmas, mat4_to_mat3, project_covariance,
+    quat_to_mat3, sh_color,
 }
 
 // Vec4s of geometry per splat (`src/render/splat/gpu_asset.rs`).
@@ -14,8 +15,9 @@ const WORKGROUP_SIZE: u32 = #{PREPROCESS_WORKGROUP_SIZE}u;
 const MAX_DISPATCH_X: u32 = #{MAX_DISPATCH_X}u;
 
 // Preprocess: one thread per splat of one entity. Culls, projects the covariance,
-// evaluates SH colour and writes the projected splat, its depth key and its index.
-// Culled splats get key 0xffffffff, which sorts after every visible splat.
+// evaluates SH colour and writes the projected splat (at its slot). Each visible
+// splat takes the next entry of the sort's arrays (the draw arguments' instance
+// count) for its depth key and slot; only those entries are sorted and drawn.
 
 @group(0) @binding(0) var<uniform> view: SplatView;
 @group(0) @binding(1) var<uniform> entity: SplatEntity;
@@ -114,8 +116,6 @@ fn preprocess(@builtin(global_invocation_id) gid: vec3<u32>) {
         return;
     }
     let slot = entity.offset + i;
-    keys[slot] = 0xffffffffu;
-    values[slot] = slot;
 
     let state = splat_at_time(i);
     let position = state.position;
@@ -139,24 +139,18 @@ fn preprocess(@builtin(global_invocation_id) gid: vec3<u32>) {
     if (!(det > 0.0)) {
         return;
     }
-    let inv_det = 1.0 / det;
-    let conic = vec3<f32>(cov2d.z * inv_det, -cov2d.y * inv_det, cov2d.x * inv_det);
-    let mid = 0.5 * (cov2d.x + cov2d.z);
-    let disc = sqrt(max(mid * mid - det, 0.1));
-    let lambda = max(mid + disc, mid - disc);
-    let radius = ceil(3.0 * sqrt(lambda));
+    // The footprint (alpha ≥ MIN_ALPHA), as in `project_splat`.
+    let opacity = clamp(state.opacity * entity.opacity_scale, 0.0, 1.0);
+    let sigmas = footprint_sigmas(opacity);
+    if (!(sigmas > 0.0)) {
+        return;
+    }
+    let extent = sqrt(cov2d.xz) * sigmas;
     let k = view.intrinsics;
     let mean = vec2<f32>(k.x * p_view.x / depth + k.z, k.y * -p_view.y / depth + k.w);
     let size = view.viewport.zw;
-    if (radius <= 0.0 || mean.x + radius <= 0.0 || mean.x - radius >= size.x
-        || mean.y + radius <= 0.0 || mean.y - radius >= size.y) {
-        return;
-    }
-
-    // Invisible splats (every fragment would fall below MIN_ALPHA) are culled,
-    // as in `project_splat`: most splats of a 4D clip at any one time.
-    let opacity = clamp(state.opacity * entity.opacity_scale, 0.0, 1.0);
-    if (!(opacity >= MIN_ALPHA)) {
+    if (mean.x + extent.x <= 0.0 || mean.x - extent.x >= size.x
+        || mean.y + extent.y <= 0.0 || mean.y - extent.y >= size.y) {
         return;
     }
 
@@ -168,10 +162,11 @@ fn preprocess(@builtin(global_invocation_id) gid: vec3<u32>) {
     let dir = normalize(position - entity.camera_local.xyz);
     let color = sh_color(sh, entity.sh_degree, dir);
     projected[slot] = ProjectedSplat(
-        vec4<f32>(mean, ndc_depth, radius),
-        vec4<f32>(conic, opacity),
-        vec4<f32>(color, 0.0),
+        vec4<f32>(mean, ndc_depth, sigmas),
+        footprint_axes(cov2d, det),
+        vec4<f32>(color, opacity),
     );
-    keys[slot] = bitcast<u32>(depth) ^ 0xffffffffu;
-    atomicAdd(&draw_args.instance_count, 1u);
+    let entry = atomicAdd(&draw_args.instance_count, 1u);
+    keys[entry] = bitcast<u32>(depth) ^ 0xffffffffu;
+    values[entry] = slot;
 }

@@ -1,8 +1,10 @@
 #import bevy_radiance::splat::common::{ProjectedSplat, SplatView, splat_alpha}
 
-// Draws the sorted splats back to front as screen-aligned squares with
-// premultiplied alpha into the view's splat accumulation texture, depth-tested
-// (read-only) against the view's mesh depth.
+// Draws the sorted splats back to front with premultiplied alpha into the
+// view's splat layer, depth-tested (read-only) against the view's mesh depth.
+// Each splat is a quad along its footprint's axes, just covering the ellipse
+// where its alpha reaches MIN_ALPHA (`footprint_sigmas` σ): no fragment of a
+// quad lies wholly outside it, and fainter splats get smaller quads.
 
 @group(0) @binding(0) var<uniform> view: SplatView;
 @group(0) @binding(1) var<storage, read> projected: array<ProjectedSplat>;
@@ -10,33 +12,30 @@
 
 struct VertexOutput {
     @builtin(position) position: vec4<f32>,
-    @location(0) @interpolate(flat) mean: vec2<f32>,
-    @location(1) @interpolate(flat) conic_opacity: vec4<f32>,
-    @location(2) @interpolate(flat) color: vec3<f32>,
+    // Position in σ along the footprint's axes (0 at the centre).
+    @location(0) uv: vec2<f32>,
+    @location(1) @interpolate(flat) color_opacity: vec4<f32>,
 }
 
 @vertex
 fn vertex(@builtin(vertex_index) vertex_index: u32, @builtin(instance_index) instance: u32) -> VertexOutput {
     let s = projected[sorted_indices[instance]];
-    let corner = vec2<f32>(f32(vertex_index & 1u), f32(vertex_index >> 1u)) * 2.0 - 1.0;
-    let radius = s.mean_depth_radius.w;
-    let pixel = s.mean_depth_radius.xy + corner * radius;
+    let uv = (vec2<f32>(f32(vertex_index & 1u), f32(vertex_index >> 1u)) * 2.0 - 1.0) * s.mean_depth_sigmas.w;
+    let pixel = s.mean_depth_sigmas.xy + uv.x * s.axes.xy + uv.y * s.axes.zw;
     let size = view.viewport.zw;
     let ndc = vec2<f32>(pixel.x / size.x * 2.0 - 1.0, 1.0 - pixel.y / size.y * 2.0);
     var out: VertexOutput;
-    out.position = vec4<f32>(ndc, s.mean_depth_radius.z, 1.0);
-    out.mean = s.mean_depth_radius.xy;
-    out.conic_opacity = s.conic_opacity;
-    out.color = s.color.rgb;
+    out.position = vec4<f32>(ndc, s.mean_depth_sigmas.z, 1.0);
+    out.uv = uv;
+    out.color_opacity = s.color_opacity;
     return out;
 }
 
 @fragment
 fn fragment(in: VertexOutput) -> @location(0) vec4<f32> {
-    let pixel_center = in.position.xy - view.viewport.xy;
-    let alpha = splat_alpha(in.mean, in.conic_opacity.xyz, in.conic_opacity.w, pixel_center);
+    let alpha = splat_alpha(in.color_opacity.w, in.uv);
     if (alpha < 0.0) {
         discard;
     }
-    return vec4<f32>(in.color * alpha, alpha);
+    return vec4<f32>(in.color_opacity.rgb * alpha, alpha);
 }

@@ -43,6 +43,8 @@ pub const SPLAT_PREPROCESS: ShaderFile = shader_file!("splat/preprocess.wgsl");
 pub const SPLAT_RASTER: ShaderFile = shader_file!("splat/raster.wgsl");
 /// The stable radix sort's kernels.
 pub const RADIX_SORT: ShaderFile = shader_file!("sort/radix_sort.wgsl");
+/// The radix sort's setup kernel (sizes the passes from a GPU-written count).
+pub const SORT_SETUP: ShaderFile = shader_file!("sort/setup.wgsl");
 /// A radiance field's uniform, buffers and per-sample maths (`bevy_radiance::field::network`).
 pub const FIELD_NETWORK: ShaderFile = shader_file!("field/network.wgsl");
 /// The ray marcher (`bevy_radiance::field::march`); the top-level shader of
@@ -51,7 +53,7 @@ pub const FIELD_MARCH: ShaderFile = shader_file!("field/march.wgsl");
 
 /// Every WGSL file of the crate.
 pub const ALL: &[ShaderFile] =
-    &[LAYER_COMPOSITE, SPLAT_COMMON, SPLAT_PREPROCESS, SPLAT_RASTER, RADIX_SORT, FIELD_NETWORK, FIELD_MARCH];
+    &[LAYER_COMPOSITE, SPLAT_COMMON, SPLAT_PREPROCESS, SPLAT_RASTER, RADIX_SORT, SORT_SETUP, FIELD_NETWORK, FIELD_MARCH];
 
 impl ShaderFile {
     /// The file's path in Bevy's embedded asset source, without the source name.

@@ -1,5 +1,5 @@
 //! The per-splat maths shared (line for line) by the CPU reference renderer and
-//! `shaders/splat_common.wgsl`: camera intrinsics from a projection matrix,
+//! `shaders/splat/common.wgsl`: camera intrinsics from a projection matrix,
 //! covariance projection with the 3DGS/gsplat Jacobian, SH colour.
 
 use bevy::math::{Mat3, Mat4, Vec2, Vec3, Vec4Swizzles};
@@ -61,8 +61,14 @@ pub struct ProjectedSplat {
     pub mean: Vec2,
     /// Inverse 2D covariance `(a, b, c)` of `[[a, b], [b, c]]`.
     pub conic: Vec3,
-    /// Half-size of the splat's screen square in pixels (3σ of the major axis).
-    pub radius: f32,
+    /// Half-size in pixels of the axis-aligned box around the splat's
+    /// footprint: the ellipse where its alpha reaches [`MIN_ALPHA`].
+    pub extent: Vec2,
+    /// The footprint's axes in pixels per σ: the 2D covariance's eigenvectors
+    /// scaled by the square roots of their eigenvalues (major axis first).
+    pub axes: [Vec2; 2],
+    /// The footprint's half-size in σ along both axes ([`footprint_sigmas`]).
+    pub sigmas: f32,
     /// View-space distance along the viewing direction (the sort key).
     pub depth: f32,
     /// Normalised device depth of the centre (reverse Z), used against mesh depth.
@@ -165,38 +171,63 @@ pub fn project_splat(
     }
     let inv_det = 1.0 / det;
     let conic = Vec3::new(cov_c * inv_det, -cov_b * inv_det, cov_a * inv_det);
-    let mid = 0.5 * (cov_a + cov_c);
-    let disc = (mid * mid - det).max(0.1).sqrt();
-    let lambda = (mid + disc).max(mid - disc);
-    let radius = (3.0 * lambda.sqrt()).ceil();
+    // The footprint: where alpha = opacity · exp(−½ dᵀΣ⁻¹d) ≥ MIN_ALPHA, an
+    // ellipse of `sigmas` σ. A splat below MIN_ALPHA opacity has none (most
+    // splats of a 4D clip at any time).
+    let opacity = (opacity * params.opacity_scale).clamp(0.0, 1.0);
+    let sigmas = footprint_sigmas(opacity);
+    if !(sigmas > 0.0) {
+        return None;
+    }
+    let extent = Vec2::new((cov_a).sqrt(), (cov_c).sqrt()) * sigmas;
     let mean = Vec2::new(k.fx * tx / tz + k.cx, k.fy * ty / tz + k.cy);
-    if radius <= 0.0
-        || mean.x + radius <= 0.0
-        || mean.x - radius >= view.size.x
-        || mean.y + radius <= 0.0
-        || mean.y - radius >= view.size.y
+    if mean.x + extent.x <= 0.0
+        || mean.x - extent.x >= view.size.x
+        || mean.y + extent.y <= 0.0
+        || mean.y - extent.y >= view.size.y
     {
         return None;
     }
-
-    // Every fragment of a splat below MIN_ALPHA opacity is dropped anyway
-    // (alpha = opacity · exp(power ≤ 0)): cull it (most splats of a 4D clip at any time).
-    let opacity = (opacity * params.opacity_scale).clamp(0.0, 1.0);
-    if opacity.is_nan() || opacity < MIN_ALPHA {
-        return None;
-    }
+    let axes = footprint_axes(Vec3::new(cov_a, cov_b, cov_c), det);
     let dir = (position - camera_local).normalize_or_zero();
     let degree = params.sh_degree.min(sh_degree_of(sh.len()));
     let color = sh_color(sh, degree, dir);
     Some(ProjectedSplat {
         mean,
         conic,
-        radius,
+        extent,
+        axes,
+        sigmas,
         depth,
         ndc_depth,
         color,
         opacity,
     })
+}
+
+/// Half-size in σ of a splat's footprint: alpha = `opacity · exp(−½ r²)`
+/// reaches [`MIN_ALPHA`] at `r = √(2 ln(opacity / MIN_ALPHA))` (3.33 σ at
+/// opacity 1, less for fainter splats). Not positive when the opacity is
+/// below [`MIN_ALPHA`] (or NaN): such a splat draws nothing.
+pub fn footprint_sigmas(opacity: f32) -> f32 {
+    let r2 = 2.0 * (opacity / MIN_ALPHA).ln();
+    if r2 > 0.0 { r2.sqrt() } else { 0.0 }
+}
+
+/// The axes of a 2D covariance `(a, b, c)` (determinant `det > 0`): its unit
+/// eigenvectors scaled by the square roots of their eigenvalues, major first.
+/// The minor eigenvalue is `det / λ₁` (no cancellation for long, thin splats).
+pub fn footprint_axes(cov: Vec3, det: f32) -> [Vec2; 2] {
+    let (a, b, c) = (cov.x, cov.y, cov.z);
+    let mid = 0.5 * (a + c);
+    let disc = (0.25 * (a - c) * (a - c) + b * b).sqrt();
+    let major = mid + disc;
+    let minor = det / major;
+    // The eigenvector of `major` from whichever row of (Σ − λI) is better conditioned.
+    let v = if a >= c { Vec2::new(major - c, b) } else { Vec2::new(b, major - a) };
+    let len = v.length();
+    let v = if len > 0.0 { v / len } else { Vec2::X };
+    [v * major.sqrt(), Vec2::new(-v.y, v.x) * minor.sqrt()]
 }
 
 /// SH degree implied by a per-splat coefficient count (1, 4, 9, 16).
@@ -210,12 +241,9 @@ fn sh_degree_of(coefficients: usize) -> u8 {
 }
 
 /// Alpha of a projected splat at a pixel centre, or `None` where the splat
-/// contributes nothing (outside its square, positive exponent, below 1/255).
+/// contributes nothing (positive exponent, below 1/255: outside its footprint).
 pub fn splat_alpha(s: &ProjectedSplat, pixel_center: Vec2) -> Option<f32> {
     let d = s.mean - pixel_center;
-    if d.x.abs() >= s.radius || d.y.abs() >= s.radius {
-        return None;
-    }
     let power = -0.5 * (s.conic.x * d.x * d.x + s.conic.z * d.y * d.y) - s.conic.y * d.x * d.y;
     if power > 0.0 {
         return None;

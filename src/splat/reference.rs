@@ -2,7 +2,7 @@
 //! to back, used by the tests to check the GPU renderer.
 //!
 //! It follows the 3DGS rasteriser: splats are sorted by view depth, each pixel
-//! composites the splats whose screen square covers it front to back, and stops
+//! composites the splats whose footprint (alpha ≥ 1/255) covers it front to back, and stops
 //! before transmittance would drop below [`MIN_TRANSMITTANCE`]. Colours are
 //! blended as they are (display-referred), as the reference renderers do.
 
@@ -79,8 +79,8 @@ pub fn render_reference(
     let tiles_y = height.div_ceil(TILE);
     let mut bins: Vec<Vec<u32>> = vec![Vec::new(); (tiles_x * tiles_y) as usize];
     for (index, s) in sorted.iter().enumerate().rev() {
-        let lo = ((s.mean - Vec2::splat(s.radius)) / TILE as f32).floor().max(Vec2::ZERO);
-        let hi = ((s.mean + Vec2::splat(s.radius)) / TILE as f32)
+        let lo = ((s.mean - s.extent) / TILE as f32).floor().max(Vec2::ZERO);
+        let hi = ((s.mean + s.extent) / TILE as f32)
             .floor()
             .min(Vec2::new(tiles_x as f32 - 1.0, tiles_y as f32 - 1.0));
         for ty in lo.y as u32..=hi.y as u32 {
@@ -130,4 +130,34 @@ fn shade_pixel(sorted: &[ProjectedSplat], bin: &[u32], center: Vec2, background:
         transmittance = next;
     }
     (color + transmittance * background).extend(1.0 - transmittance)
+}
+
+/// Fragments the raster pass generates for one projected splat in a view of
+/// `size` pixels: the pixel centres inside its quad (the footprint's bounding
+/// parallelogram along its axes, `sigmas` σ each way), clipped to the view.
+/// The CPU mirror of the quad extents, for fragment counts where the adapter
+/// has no pipeline-statistics query.
+pub fn quad_fragments(s: &ProjectedSplat, size: Vec2) -> u64 {
+    let [a1, a2] = s.axes.map(|a| a * s.sigmas);
+    let half = a1.abs() + a2.abs();
+    let lo = (s.mean - half - 0.5).ceil().max(Vec2::ZERO);
+    let hi = (s.mean + half - 0.5).floor().min(size - 1.0);
+    let (l1, l2) = (a1.length_squared(), a2.length_squared());
+    if !(l1 > 0.0 && l2 > 0.0) {
+        return 0;
+    }
+    let mut count = 0;
+    let mut y = lo.y;
+    while y <= hi.y {
+        let mut x = lo.x;
+        while x <= hi.x {
+            let d = Vec2::new(x + 0.5, y + 0.5) - s.mean;
+            if (d.dot(a1) / l1).abs() <= 1.0 && (d.dot(a2) / l2).abs() <= 1.0 {
+                count += 1;
+            }
+            x += 1.0;
+        }
+        y += 1.0;
+    }
+    count
 }

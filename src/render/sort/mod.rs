@@ -4,8 +4,12 @@
 //! splat entities at once, by depth. It is a standalone primitive:
 //! [`RadixSortPipelines`] queues the kernels once per app (`RenderStartup`), a
 //! [`GpuRadixSort`] per user owns its key/value buffers; write keys and values
-//! into [`GpuRadixSort::keys`] and [`GpuRadixSort::values`], then record
-//! [`GpuRadixSort::encode`] with the compiled [`SortKernels`].
+//! into [`GpuRadixSort::keys`] and [`GpuRadixSort::values`], set the element
+//! count (from the CPU with [`GpuRadixSort::write_count`], or from a count a
+//! GPU pass wrote with [`GpuRadixSort::copy_count`]), then record
+//! [`GpuRadixSort::encode`] with the compiled [`SortKernels`]. A one-thread
+//! setup kernel sizes every pass from that count (indirect dispatch), so a
+//! GPU-counted subset — the visible splats — is sorted without a CPU round trip.
 //!
 //! The result is the same permutation as a CPU stable sort by key (see
 //! [`cpu_stable_argsort`]); the tests check that on sizes around the block and
@@ -14,25 +18,25 @@
 mod pipeline;
 
 pub use pipeline::{
-    RadixSortPipelines, SORT_BLOCK, SORT_KERNELS, SORT_SCAN_CHUNK, SORT_SCAN_ITEMS, SORT_TILES_PER_BLOCK,
-    SORT_WORKGROUP_SIZE, SortKernels, init_radix_sort_pipelines,
+    RadixSortPipelines, SORT_BLOCK, SortLayouts, SORT_KERNELS, SORT_MASK_LEN, SORT_SCAN_CHUNK, SORT_SCAN_ITEMS,
+    SORT_TILES_PER_BLOCK, SORT_WORKGROUP_SIZE, SortKernels, init_radix_sort_pipelines,
 };
 
 use bevy::render::render_resource::{
-    BindGroup, BindGroupEntries, BindGroupLayout, Buffer, BufferBinding, BufferUsages,
+    BindGroup, BindGroupEntries, Buffer, BufferBinding, BufferUsages,
     CommandEncoder, ComputePassDescriptor, ShaderType,
 };
 use bevy::render::renderer::{RenderDevice, RenderQueue};
 
-use crate::render::gpu::{create_buffer, dispatch_grid};
+use crate::render::gpu::create_buffer;
 
 /// Bits sorted per pass.
 pub const RADIX_BITS: u32 = 8;
 /// Passes of a full 32-bit key.
-const PASSES: usize = (32 / RADIX_BITS) as usize;
+pub const PASSES: usize = (32 / RADIX_BITS) as usize;
 /// Stride of one pass's parameters in the uniform buffer (every adapter's
 /// uniform offset alignment divides it).
-const PARAMS_STRIDE: u64 = 256;
+pub const PARAMS_STRIDE: u64 = 256;
 
 /// Per-pass parameters (`SortParams` in `shaders/sort/radix_sort.wgsl`).
 #[repr(C)]
@@ -48,21 +52,49 @@ pub struct SortParams {
     pub hist_len: u32,
 }
 
+/// The sort's count and indirect dispatch sizes (`SortState` in
+/// `shaders/sort/setup.wgsl`), written by the setup kernel.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, bytemuck::Pod, bytemuck::Zeroable, ShaderType)]
+pub struct SortState {
+    /// Elements to sort.
+    pub n: u32,
+    /// Indirect dispatch size of the block kernels (x, y, z).
+    pub blocks_x: u32,
+    /// See `blocks_x`.
+    pub blocks_y: u32,
+    /// See `blocks_x`.
+    pub blocks_z: u32,
+    /// Indirect dispatch size of the chunk kernels (x, y, z).
+    pub chunks_x: u32,
+    /// See `chunks_x`.
+    pub chunks_y: u32,
+    /// See `chunks_x`.
+    pub chunks_z: u32,
+    /// Capacity of the buffers (`n` is clamped to it).
+    pub capacity: u32,
+}
+
+/// Byte offsets of the two indirect dispatch sizes in [`SortState`].
+const BLOCKS_OFFSET: u64 = 4;
+const CHUNKS_OFFSET: u64 = 16;
+
 /// Buffers and bind groups for sorting up to `capacity` pairs.
 #[derive(Clone)]
 pub struct GpuRadixSort {
     capacity: u32,
     keys: [Buffer; 2],
     values: [Buffer; 2],
-    params: Buffer,
+    state: Buffer,
     /// `bind_groups[0]` reads buffers 0 and writes 1; `[1]` the reverse.
     bind_groups: [BindGroup; 2],
+    setup_bind_group: BindGroup,
 }
 
 impl GpuRadixSort {
-    /// Allocates buffers for up to `capacity` pairs (at least 1); `layout`
-    /// is [`RadixSortPipelines::bind_group_layout`].
-    pub fn new(device: &RenderDevice, layout: &BindGroupLayout, capacity: u32) -> Self {
+    /// Allocates buffers for up to `capacity` pairs (at least 1); `layouts`
+    /// are [`RadixSortPipelines::bind_group_layouts`].
+    pub fn new(device: &RenderDevice, layouts: &SortLayouts, capacity: u32) -> Self {
         let capacity = capacity.max(1);
         let buffer = |label: &str, size: u64, usage: BufferUsages| create_buffer(device, label, size, usage);
         let pair_usage = BufferUsages::STORAGE | BufferUsages::COPY_DST | BufferUsages::COPY_SRC;
@@ -85,8 +117,19 @@ impl GpuRadixSort {
         let params = buffer(
             "bevy_radiance:sort:params",
             PARAMS_STRIDE * PASSES as u64,
-            BufferUsages::UNIFORM | BufferUsages::COPY_DST,
+            BufferUsages::UNIFORM | BufferUsages::STORAGE,
         );
+        let state = buffer(
+            "bevy_radiance:sort:state",
+            size_of::<SortState>() as u64,
+            BufferUsages::STORAGE | BufferUsages::INDIRECT | BufferUsages::COPY_DST,
+        );
+        let setup_bind_group = device.create_bind_group(
+            "bevy_radiance:sort:setup_bind_group",
+            &layouts.setup,
+            &BindGroupEntries::sequential((state.as_entire_binding(), params.as_entire_binding())),
+        );
+        let layout = &layouts.passes;
         let bind_group = |src: usize, dst: usize| {
             device.create_bind_group(
                 "bevy_radiance:sort:bind_group",
@@ -111,8 +154,9 @@ impl GpuRadixSort {
             capacity,
             keys,
             values,
-            params,
+            state,
             bind_groups,
+            setup_bind_group,
         }
     }
 
@@ -131,45 +175,42 @@ impl GpuRadixSort {
         &self.values[0]
     }
 
-    /// Writes the per-pass parameters for sorting `n` pairs. Call once before
-    /// submitting the commands recorded by [`Self::encode`] with the same `n`.
-    pub fn write_params(&self, queue: &RenderQueue, n: u32) {
-        let n = n.min(self.capacity);
-        let mut bytes = vec![0u8; PARAMS_STRIDE as usize * PASSES];
-        for pass in 0..PASSES {
-            let p = SortParams {
-                n,
-                shift: RADIX_BITS * pass as u32,
-                num_blocks: n.div_ceil(SORT_BLOCK),
-                hist_len: histogram_len(n),
-            };
-            let at = pass * PARAMS_STRIDE as usize;
-            bytes[at..at + size_of::<SortParams>()].copy_from_slice(bytemuck::bytes_of(&p));
-        }
-        queue.write_buffer(&self.params, 0, &bytes);
+    /// Sets the number of pairs to sort from the CPU (clamped to the
+    /// capacity). Takes effect for the commands submitted after it.
+    pub fn write_count(&self, queue: &RenderQueue, n: u32) {
+        let state = SortState { n, capacity: self.capacity, ..Default::default() };
+        queue.write_buffer(&self.state, 0, bytemuck::bytes_of(&state));
     }
 
-    /// Records the sort of the first `n` pairs (clamped to the capacity).
-    /// The sorted pairs end in [`Self::keys`] / [`Self::values`].
-    pub fn encode(&self, kernels: &SortKernels<'_>, encoder: &mut CommandEncoder, n: u32) {
-        let n = n.min(self.capacity);
-        if n <= 1 {
-            return;
-        }
-        let blocks = dispatch_grid(n.div_ceil(SORT_BLOCK));
-        let chunks = dispatch_grid(histogram_len(n).div_ceil(SORT_SCAN_CHUNK));
-        // count, scan_local, scan_partials, scan_add, scatter
-        let grids = [blocks, chunks, (1, 1), chunks, blocks];
+    /// Records a copy of a GPU-written `u32` count (at byte `offset` of
+    /// `source`, a multiple of 4) as the number of pairs to sort (clamped to
+    /// the capacity, which [`Self::write_count`] must have set once).
+    pub fn copy_count(&self, encoder: &mut CommandEncoder, source: &Buffer, offset: u64) {
+        encoder.copy_buffer_to_buffer(source, offset, &self.state, 0, 4);
+    }
+
+    /// Records the sort of the first `n` pairs, `n` as set by
+    /// [`Self::write_count`] or [`Self::copy_count`]. The sorted pairs end in
+    /// [`Self::keys`] / [`Self::values`].
+    pub fn encode(&self, kernels: &SortKernels<'_>, encoder: &mut CommandEncoder) {
         let mut pass = encoder.begin_compute_pass(&ComputePassDescriptor {
             label: Some("bevy_radiance:sort"),
             timestamp_writes: None,
         });
+        pass.set_pipeline(kernels.setup);
+        pass.set_bind_group(0, &self.setup_bind_group, &[]);
+        pass.dispatch_workgroups(1, 1, 1);
+        // count, scan_local, scan_partials, scan_add, scatter
+        let grids = [Some(BLOCKS_OFFSET), Some(CHUNKS_OFFSET), None, Some(CHUNKS_OFFSET), Some(BLOCKS_OFFSET)];
         for p in 0..PASSES {
             let offset = (p as u64 * PARAMS_STRIDE) as u32;
             pass.set_bind_group(0, &self.bind_groups[p % 2], &[offset]);
-            for (kernel, (x, y)) in kernels.0.iter().zip(grids) {
+            for (kernel, grid) in kernels.passes.iter().zip(grids) {
                 pass.set_pipeline(kernel);
-                pass.dispatch_workgroups(x, y, 1);
+                match grid {
+                    Some(at) => pass.dispatch_workgroups_indirect(&self.state, at),
+                    None => pass.dispatch_workgroups(1, 1, 1),
+                }
             }
         }
     }

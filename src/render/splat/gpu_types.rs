@@ -57,12 +57,13 @@ pub struct SplatEntityUniform {
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, bytemuck::Pod, bytemuck::Zeroable, ShaderType)]
 pub struct ProjectedSplatGpu {
-    /// Centre in pixels (viewport-relative), NDC depth, radius in pixels.
-    pub mean_depth_radius: Vec4,
-    /// Inverse 2D covariance `(a, b, c)` and opacity.
-    pub conic_opacity: Vec4,
-    /// View-dependent colour; w unused.
-    pub color: Vec4,
+    /// Centre in pixels (viewport-relative), NDC depth, and the footprint's
+    /// half-size in σ (`crate::splat::projection::footprint_sigmas`).
+    pub mean_depth_sigmas: Vec4,
+    /// The footprint's axes in pixels per σ: major `(x, y)`, minor `(z, w)`.
+    pub axes: Vec4,
+    /// View-dependent colour and opacity.
+    pub color_opacity: Vec4,
 }
 
 /// The raster pass's indirect draw arguments (`DrawArgs` in WGSL): four
@@ -82,6 +83,9 @@ pub struct SplatDrawArgs {
 }
 
 impl SplatDrawArgs {
+    /// Byte offset of `instance_count` (the visible splat count the sort reads).
+    pub const INSTANCE_COUNT_OFFSET: u64 = 4;
+
     /// The arguments before the preprocess pass has counted any splat.
     pub const RESET: Self = Self {
         vertex_count: 4,

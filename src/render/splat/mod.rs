@@ -37,7 +37,7 @@ pub struct SplatRenderPlugin;
 impl Plugin for SplatRenderPlugin {
     fn build(&self, app: &mut App) {
         add_layer_plugin(app);
-        shaders::embed(app, &[shaders::SPLAT_COMMON, shaders::SPLAT_PREPROCESS, shaders::SPLAT_RASTER, shaders::RADIX_SORT]);
+        shaders::embed(app, &[shaders::SPLAT_COMMON, shaders::SPLAT_PREPROCESS, shaders::SPLAT_RASTER, shaders::RADIX_SORT, shaders::SORT_SETUP]);
         app.add_plugins(RenderAssetPlugin::<gpu_asset::GpuGaussianSplats>::default());
         let Some(render_app) = app.get_sub_app_mut(RenderApp) else {
             return;

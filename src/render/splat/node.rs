@@ -3,6 +3,8 @@
 //! transparent pass (and the radiance-field pass), so meshes and fields are
 //! already drawn.
 
+use std::sync::atomic::Ordering;
+
 use bevy::prelude::*;
 use bevy::render::diagnostic::RecordDiagnostics;
 use bevy::render::render_resource::{
@@ -13,6 +15,7 @@ use bevy::render::renderer::{RenderContext, ViewQuery};
 use bevy::render::view::{ViewDepthTexture, ViewTarget};
 
 use super::pipeline::{PREPROCESS_WORKGROUP_SIZE, SplatPipelines};
+use super::gpu_types::SplatDrawArgs;
 use super::prepare::SplatViewResources;
 use crate::render::composite::{CompositePipeline, composite_layer};
 use crate::render::gpu::dispatch_grid;
@@ -47,32 +50,37 @@ pub fn splat_pass(
     let diagnostics = ctx.diagnostic_recorder();
     let diagnostics = diagnostics.as_deref();
 
-    // 1. Preprocess every entity into the view's arrays.
-    {
-        let encoder = ctx.command_encoder();
-        let span = diagnostics.time_span(encoder, "bevy_radiance:preprocess");
-        let mut pass = encoder.begin_compute_pass(&ComputePassDescriptor {
-            label: Some("bevy_radiance:preprocess"),
-            timestamp_writes: None,
-        });
-        pass.set_pipeline(preprocess);
-        pass.set_bind_group(2, &resources.preprocess_output_bind_group, &[]);
-        for batch in &resources.batches {
-            pass.set_bind_group(0, &resources.preprocess_view_bind_group, &[batch.uniform_offset]);
-            pass.set_bind_group(1, &batch.asset_bind_group, &[]);
-            let (x, y) = dispatch_grid(batch.count.div_ceil(PREPROCESS_WORKGROUP_SIZE));
-            pass.dispatch_workgroups(x, y, 1);
+    // 1–2. Unless nothing changed since the last sorted frame: preprocess
+    // every entity into the view's arrays, then sort the visible splats by
+    // depth (the preprocess counted them in the draw arguments' instance count).
+    if !resources.reuse_sorted {
+        {
+            let encoder = ctx.command_encoder();
+            let span = diagnostics.time_span(encoder, "bevy_radiance:preprocess");
+            let mut pass = encoder.begin_compute_pass(&ComputePassDescriptor {
+                label: Some("bevy_radiance:preprocess"),
+                timestamp_writes: None,
+            });
+            pass.set_pipeline(preprocess);
+            pass.set_bind_group(2, &resources.preprocess_output_bind_group, &[]);
+            for batch in &resources.batches {
+                pass.set_bind_group(0, &resources.preprocess_view_bind_group, &[batch.uniform_offset]);
+                pass.set_bind_group(1, &batch.asset_bind_group, &[]);
+                let (x, y) = dispatch_grid(batch.count.div_ceil(PREPROCESS_WORKGROUP_SIZE));
+                pass.dispatch_workgroups(x, y, 1);
+            }
+            drop(pass);
+            span.end(encoder);
         }
-        drop(pass);
-        span.end(encoder);
-    }
 
-    // 2. Sort all of the view's splats by depth.
-    {
-        let encoder = ctx.command_encoder();
-        let span = diagnostics.time_span(encoder, "bevy_radiance:sort");
-        resources.sort.encode(&sort, encoder, resources.total);
-        span.end(encoder);
+        {
+            let encoder = ctx.command_encoder();
+            let span = diagnostics.time_span(encoder, "bevy_radiance:sort");
+            resources.sort.copy_count(encoder, &resources.draw_args, SplatDrawArgs::INSTANCE_COUNT_OFFSET);
+            resources.sort.encode(&sort, encoder);
+            span.end(encoder);
+        }
+        resources.sorted.store(true, Ordering::Release);
     }
 
     // 3. Draw them back to front into the splat layer, tested against mesh depth.

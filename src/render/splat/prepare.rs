@@ -2,12 +2,15 @@
 //! splat of the view (all entities together), uniforms, bind groups, pipeline
 //! variants and the splat layer texture.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
 use bevy::camera::CompositingSpace;
 use bevy::prelude::*;
 use bevy::render::camera::ExtractedCamera;
 use bevy::render::render_asset::RenderAssets;
 use bevy::render::render_resource::{
-    BindGroup, BindGroupEntries, Buffer, BufferUsages, CachedRenderPipelineId,
+    BindGroup, BindGroupEntries, BindGroupId, Buffer, BufferUsages, CachedRenderPipelineId,
     DynamicUniformBuffer, PipelineCache, SpecializedRenderPipelines, UniformBuffer,
 };
 use bevy::render::renderer::{RenderDevice, RenderQueue};
@@ -21,7 +24,7 @@ use super::pipeline::{RasterKey, SplatPipelines};
 use crate::render::composite::{CompositeKey, CompositePipeline};
 use crate::render::gpu::create_buffer;
 use crate::render::layer::{ViewRenderLayers, camera_view, layer_texture};
-use crate::render::sort::{GpuRadixSort, RadixSortPipelines};
+use crate::render::sort::{GpuRadixSort, RadixSortPipelines, SortLayouts};
 
 /// One entity's preprocess dispatch.
 pub struct SplatBatch {
@@ -33,10 +36,30 @@ pub struct SplatBatch {
     pub count: u32,
 }
 
+/// Bytes a view's buffers hold per splat slot: the projected splat and the
+/// sort's keys and values with their ping-pong copies (the buffers are
+/// allocated with a quarter of headroom when they grow).
+pub const VIEW_BYTES_PER_SPLAT: u64 = size_of::<ProjectedSplatGpu>() as u64 + 4 * 4;
+
+/// What the view's sorted splats were computed from: when a frame matches
+/// the last sorted one (no camera, entity, setting, time or asset changed),
+/// the preprocess and sort are skipped and last frame's order is drawn again.
+#[derive(Clone, Debug, PartialEq)]
+struct SortedFrame {
+    view: SplatViewUniform,
+    entities: Vec<SplatEntityUniform>,
+    assets: Vec<BindGroupId>,
+}
+
 /// Persistent buffers of a view, grown as needed.
 #[derive(Component)]
 pub struct SplatViewBuffers {
     capacity: u32,
+    /// The inputs of the last preprocess and sort recorded for this view.
+    last: Option<SortedFrame>,
+    /// Set by the splat pass once it has recorded that preprocess and sort
+    /// (a frame skipped while pipelines compile leaves it unset).
+    sorted: Arc<AtomicBool>,
     view_uniform: UniformBuffer<SplatViewUniform>,
     entity_uniforms: DynamicUniformBuffer<SplatEntityUniform>,
     projected: Buffer,
@@ -45,7 +68,7 @@ pub struct SplatViewBuffers {
 }
 
 impl SplatViewBuffers {
-    fn new(device: &RenderDevice, sort_layout: &bevy::render::render_resource::BindGroupLayout, capacity: u32) -> Self {
+    fn new(device: &RenderDevice, sort_layouts: &SortLayouts, capacity: u32) -> Self {
         let buffer = |label: &str, size: u64, usage: BufferUsages| create_buffer(device, label, size, usage);
         let mut view_uniform = UniformBuffer::default();
         view_uniform.set_label(Some("bevy_radiance:view:uniform"));
@@ -53,6 +76,8 @@ impl SplatViewBuffers {
         entity_uniforms.set_label(Some("bevy_radiance:view:entity_uniforms"));
         Self {
             capacity,
+            last: None,
+            sorted: Arc::default(),
             view_uniform,
             entity_uniforms,
             projected: buffer(
@@ -63,9 +88,9 @@ impl SplatViewBuffers {
             draw_args: buffer(
                 "bevy_radiance:view:draw_args",
                 size_of::<SplatDrawArgs>() as u64,
-                BufferUsages::STORAGE | BufferUsages::INDIRECT | BufferUsages::COPY_DST,
+                BufferUsages::STORAGE | BufferUsages::INDIRECT | BufferUsages::COPY_DST | BufferUsages::COPY_SRC,
             ),
-            sort: GpuRadixSort::new(device, sort_layout, capacity),
+            sort: GpuRadixSort::new(device, sort_layouts, capacity),
         }
     }
 }
@@ -76,6 +101,11 @@ impl SplatViewBuffers {
 pub struct SplatViewResources {
     /// Splats in the view's arrays (all entities).
     pub total: u32,
+    /// Nothing changed since the last sorted frame: the pass draws its order
+    /// again without the preprocess and the sort.
+    pub reuse_sorted: bool,
+    /// Set once the pass has recorded the preprocess and sort of this frame.
+    pub sorted: Arc<AtomicBool>,
     /// One preprocess dispatch per entity.
     pub batches: Vec<SplatBatch>,
     /// Preprocess group 0 (view + entity uniforms).
@@ -201,26 +231,39 @@ pub fn prepare_splat_views(
                     commands.entity(entity).remove::<SplatViewResources>();
                     continue;
                 }
-                let sort_layout = sort_pipelines.bind_group_layout(&pipeline_cache);
-                grown.insert(SplatViewBuffers::new(&device, &sort_layout, capacity))
+                let sort_layouts = sort_pipelines.bind_group_layouts(&pipeline_cache);
+                grown.insert(SplatViewBuffers::new(&device, &sort_layouts, capacity))
             }
         };
 
         // Uniforms and per-frame resets.
         let k = splat_view.intrinsics();
-        buffers.view_uniform.set(SplatViewUniform {
+        let view_uniform = SplatViewUniform {
             view_from_world: splat_view.view_from_world,
             clip_from_view: splat_view.clip_from_view,
             camera_position: camera_position.extend(1.0),
             viewport: Vec4::new(origin.x as f32, origin.y as f32, viewport_size.x as f32, viewport_size.y as f32),
             intrinsics: Vec4::new(k.fx, k.fy, k.cx, k.cy),
-        });
+        };
+        let frame = SortedFrame {
+            view: view_uniform,
+            entities: entity_uniforms.clone(),
+            assets: batch_assets.iter().map(BindGroup::id).collect(),
+        };
+        let reuse_sorted =
+            buffers.sorted.load(Ordering::Acquire) && buffers.last.as_ref() == Some(&frame);
+        buffers.last = Some(frame);
+        buffers.view_uniform.set(view_uniform);
         buffers.view_uniform.write_buffer(&device, &queue);
         buffers.entity_uniforms.clear();
         let offsets: Vec<u32> = entity_uniforms.iter().map(|u| buffers.entity_uniforms.push(u)).collect();
         buffers.entity_uniforms.write_buffer(&device, &queue);
-        queue.write_buffer(&buffers.draw_args, 0, bytemuck::bytes_of(&SplatDrawArgs::RESET));
-        buffers.sort.write_params(&queue, total);
+        if !reuse_sorted {
+            buffers.sorted.store(false, Ordering::Release);
+            queue.write_buffer(&buffers.draw_args, 0, bytemuck::bytes_of(&SplatDrawArgs::RESET));
+            // The sort's capacity; the pass copies the visible count over `n`.
+            buffers.sort.write_count(&queue, total);
+        }
 
         // Pipeline variants and the layer.
         let samples = msaa.samples();
@@ -283,6 +326,8 @@ pub fn prepare_splat_views(
             .collect();
         let resources = SplatViewResources {
             total,
+            reuse_sorted,
+            sorted: buffers.sorted.clone(),
             batches,
             preprocess_view_bind_group,
             preprocess_output_bind_group,
