@@ -218,7 +218,7 @@ fn splat_work(splats: &GaussianSplats, view: &bevy_radiance::camera::CameraView)
 fn sequence_upload(renderer: &mut HeadlessRenderer, manifest: &std::path::Path, frames: usize) -> Result<(), Box<dyn std::error::Error>> {
     use bevy::render::render_resource::{BufferInitDescriptor, BufferUsages};
     use bevy_radiance::sequence::parse_manifest;
-    use bevy_radiance::render::splat::gpu_asset::pack_splats;
+    use bevy_radiance::render::splat::packing::pack_splats;
     let text = std::fs::read_to_string(manifest)?;
     let name = manifest.file_name().and_then(|n| n.to_str()).ok_or("manifest name")?;
     let sequence = parse_manifest(&text, &bevy::asset::AssetPath::from(name.to_string()))?;
@@ -232,9 +232,13 @@ fn sequence_upload(renderer: &mut HeadlessRenderer, manifest: &std::path::Path, 
         decode.push(start.elapsed().as_secs_f64() * 1000.0);
         splat_count = splats.len();
         let start = Instant::now();
-        let (geometry, sh) = pack_splats(&splats);
+        let packed = pack_splats(&splats);
         let device = renderer.render_device();
-        let buffers: Vec<_> = [bytemuck::cast_slice::<[f32; 4], u8>(&geometry), bytemuck::cast_slice::<u32, u8>(&sh)]
+        let buffers: Vec<_> = [
+            bytemuck::cast_slice::<[u32; 4], u8>(&packed.splats),
+            bytemuck::cast_slice::<u32, u8>(&packed.sh_rest),
+            bytemuck::cast_slice::<_, u8>(&packed.chunks),
+        ]
             .into_iter()
             .map(|contents| device.create_buffer_with_data(&BufferInitDescriptor { label: Some("bench:upload"), contents, usage: BufferUsages::STORAGE }))
             .collect();

@@ -35,8 +35,8 @@ struct SplatEntity {
     count: u32,
     // SH degree evaluated (entity cap and asset degree combined).
     sh_degree: u32,
-    // u32 words of packed f16 SH per splat.
-    sh_stride: u32,
+    // Bytes of quantised SH rest coefficients per splat.
+    sh_rest_bytes: u32,
     opacity_scale: f32,
     scale_factor: f32,
     // Temporal attributes: MOTION_KIND_STATIC, _SPACETIME or _SLICED_4D.

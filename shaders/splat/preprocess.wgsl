@@ -3,8 +3,8 @@
     quat_to_mat3, sh_color,
 }
 
-// Vec4s of geometry per splat (`src/render/splat/gpu_asset.rs`).
-const GEOMETRY_STRIDE: u32 = #{GEOMETRY_STRIDE_VEC4}u;
+// Splats per quantisation chunk (`src/render/splat/packing.rs`).
+const CHUNK_SIZE: u32 = #{SPLAT_CHUNK_SIZE}u;
 // Motion kinds and the per-splat motion layout, from `src/splat/motion/gpu.rs`.
 const MOTION_KIND_SPACETIME: u32 = #{MOTION_KIND_SPACETIME}u;
 const MOTION_KIND_SLICED_4D: u32 = #{MOTION_KIND_SLICED_4D}u;
@@ -22,12 +22,30 @@ const MAX_DISPATCH_X: u32 = #{MAX_DISPATCH_X}u;
 @group(0) @binding(0) var<uniform> view: SplatView;
 @group(0) @binding(1) var<uniform> entity: SplatEntity;
 
-// Three vec4 per splat: (position, opacity), rotation (x, y, z, w), (scale, 0).
-@group(1) @binding(0) var<storage, read> geometry: array<vec4<f32>>;
-// SH coefficients as packed f16, `entity.sh_stride` words per splat, coefficient-major RGB.
-@group(1) @binding(1) var<storage, read> sh_words: array<u32>;
+// The packed asset (`src/render/splat/packing.rs`): per splat, the centre
+// (11-10-11 unorm in the chunk's bounds), the rotation (smallest three,
+// 2-10-10-10), ln(scale) (11-10-11 in the chunk's range) and SH DC + opacity
+// (8-8-8-8).
+@group(1) @binding(0) var<storage, read> packed: array<vec4<u32>>;
+// SH rest coefficients as bytes in the chunk's range, `entity.sh_rest_bytes`
+// per splat back to back, coefficient-major RGB.
+@group(1) @binding(1) var<storage, read> sh_rest: array<u32>;
 // Temporal attributes (layout per `entity.motion_kind`: `src/splat/motion/gpu.rs`).
 @group(1) @binding(2) var<storage, read> motion: array<vec4<f32>>;
+// Quantisation ranges, one entry per CHUNK_SIZE splats (`SplatChunkGpu`).
+@group(1) @binding(3) var<storage, read> chunks: array<SplatChunk>;
+
+// Mirrored by `SplatChunkGpu`.
+struct SplatChunk {
+    // xyz: lowest centre; w: lowest SH rest coefficient.
+    position_min: vec4<f32>,
+    // xyz: highest centre; w: highest SH rest coefficient.
+    position_max: vec4<f32>,
+    log_scale_min: vec4<f32>,
+    log_scale_max: vec4<f32>,
+    dc_min: vec4<f32>,
+    dc_max: vec4<f32>,
+}
 
 struct DrawArgs {
     vertex_count: u32,
@@ -41,10 +59,47 @@ struct DrawArgs {
 @group(2) @binding(2) var<storage, read_write> values: array<u32>;
 @group(2) @binding(3) var<storage, read_write> draw_args: DrawArgs;
 
-fn sh_half(splat: u32, h: u32) -> f32 {
-    let word = sh_words[splat * entity.sh_stride + h / 2u];
-    let pair = unpack2x16float(word);
-    return select(pair.x, pair.y, (h & 1u) == 1u);
+fn unpack_11_10_11(w: u32, lo: vec3<f32>, hi: vec3<f32>) -> vec3<f32> {
+    let t = vec3<f32>(f32(w & 2047u) / 2047.0, f32((w >> 11u) & 1023u) / 1023.0, f32(w >> 21u) / 2047.0);
+    return lo + t * (hi - lo);
+}
+
+const SQRT_HALF: f32 = 0.70710678;
+
+fn unpack_rotation(w: u32) -> vec4<f32> {
+    let largest = w >> 30u;
+    var q = vec4<f32>(0.0);
+    var shift = 20u;
+    var sum = 0.0;
+    for (var i = 0u; i < 4u; i++) {
+        if (i != largest) {
+            let v = f32((w >> shift) & 1023u) / 1023.0 * (2.0 * SQRT_HALF) - SQRT_HALF;
+            q[i] = v;
+            sum += v * v;
+            shift -= 10u;
+        }
+    }
+    q[largest] = sqrt(max(1.0 - sum, 0.0));
+    return q;
+}
+
+fn unorm8(w: u32, at: u32) -> f32 {
+    return f32((w >> at) & 255u) / 255.0;
+}
+
+// SH coefficient `c` (RGB) of packed splat `i`.
+fn sh_coefficient(i: u32, c: u32, chunk: SplatChunk, w3: u32) -> vec3<f32> {
+    if (c == 0u) {
+        let t = vec3<f32>(unorm8(w3, 0u), unorm8(w3, 8u), unorm8(w3, 16u));
+        return chunk.dc_min.xyz + t * (chunk.dc_max.xyz - chunk.dc_min.xyz);
+    }
+    let base = i * entity.sh_rest_bytes + (c - 1u) * 3u;
+    var rgb = vec3<f32>(0.0);
+    for (var k = 0u; k < 3u; k++) {
+        let at = base + k;
+        rgb[k] = unorm8(sh_rest[at / 4u], 8u * (at % 4u));
+    }
+    return chunk.position_min.w + rgb * (chunk.position_max.w - chunk.position_min.w);
 }
 
 // A splat at the entity's time: centre, local covariance (scale factor
@@ -61,11 +116,11 @@ fn rotation_scale_covariance(rotation: vec4<f32>, scale: vec3<f32>) -> mat3x3<f3
     return a * transpose(a);
 }
 
-fn splat_at_time(i: u32) -> SplatState {
-    let g0 = geometry[i * GEOMETRY_STRIDE];
-    var rotation = geometry[i * GEOMETRY_STRIDE + 1u];
-    let scale = geometry[i * GEOMETRY_STRIDE + 2u].xyz * entity.scale_factor;
-    var state = SplatState(g0.xyz, mat3x3<f32>(), g0.w);
+fn splat_at_time(i: u32, chunk: SplatChunk, w: vec4<u32>) -> SplatState {
+    let position = unpack_11_10_11(w.x, chunk.position_min.xyz, chunk.position_max.xyz);
+    var rotation = unpack_rotation(w.y);
+    let scale = exp(unpack_11_10_11(w.z, chunk.log_scale_min.xyz, chunk.log_scale_max.xyz)) * entity.scale_factor;
+    var state = SplatState(position, mat3x3<f32>(), unorm8(w.w, 24u));
     if (entity.motion_kind == MOTION_KIND_SPACETIME) {
         // Spacetime Gaussians: (m1, trbf_center), (m2, trbf_scale), (m3, 0), omega.
         let w0 = motion[i * SPACETIME_STRIDE];
@@ -117,7 +172,9 @@ fn preprocess(@builtin(global_invocation_id) gid: vec3<u32>) {
     }
     let slot = entity.offset + i;
 
-    let state = splat_at_time(i);
+    let chunk = chunks[i / CHUNK_SIZE];
+    let w = packed[i];
+    let state = splat_at_time(i, chunk, w);
     let position = state.position;
 
     let p_view = (view.view_from_world * (entity.world_from_local * vec4<f32>(position, 1.0))).xyz;
@@ -157,7 +214,7 @@ fn preprocess(@builtin(global_invocation_id) gid: vec3<u32>) {
     var sh: array<vec3<f32>, 16>;
     let coefficients = (entity.sh_degree + 1u) * (entity.sh_degree + 1u);
     for (var c = 0u; c < coefficients; c++) {
-        sh[c] = vec3<f32>(sh_half(i, c * 3u), sh_half(i, c * 3u + 1u), sh_half(i, c * 3u + 2u));
+        sh[c] = sh_coefficient(i, c, chunk, w.w);
     }
     let dir = normalize(position - entity.camera_local.xyz);
     let color = sh_color(sh, entity.sh_degree, dir);

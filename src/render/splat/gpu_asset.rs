@@ -1,5 +1,6 @@
-//! The GPU form of a splat asset: packed geometry, f16 SH and motion words in
-//! storage buffers, with the preprocess pass's bind group over them.
+//! The GPU form of a splat asset: the packed splats, SH rest bytes and chunk
+//! ranges of [`super::packing`] and the motion words in storage buffers, with
+//! the preprocess pass's bind group over them.
 
 use bevy::asset::AssetId;
 use bevy::ecs::system::{SystemParamItem, lifetimeless::SRes};
@@ -8,55 +9,34 @@ use bevy::render::render_resource::{BindGroup, BindGroupEntries, Buffer, BufferI
 use bevy::render::renderer::RenderDevice;
 
 use super::pipeline::SplatPipelines;
-use crate::splat::asset::{GaussianSplats, sh_coefficient_count};
+use super::gpu_types::SplatChunkGpu;
+use crate::splat::asset::GaussianSplats;
 use crate::splat::motion::gpu::MOTION_KIND_STATIC;
 
-pub use super::gpu_types::GEOMETRY_STRIDE_VEC4;
+use super::packing::{PackedSplats, SPLAT_CHUNK_SIZE, pack_splats, sh_rest_bytes};
 
-/// Packed f16 SH words per splat for a degree.
-pub fn sh_stride_words(degree: u8) -> u32 {
-    let halves = sh_coefficient_count(degree) as u32 * 3;
-    halves.div_ceil(2)
-}
-
-/// Packs a splat asset into the GPU layout: [`GEOMETRY_STRIDE_VEC4`] `vec4`s of
-/// geometry per splat and the SH coefficients as f16 pairs.
-pub fn pack_splats(splats: &GaussianSplats) -> (Vec<[f32; 4]>, Vec<u32>) {
-    let n = splats.len();
-    let mut geometry = Vec::with_capacity(n * GEOMETRY_STRIDE_VEC4 as usize);
-    for i in 0..n {
-        let p = splats.positions[i];
-        let q = splats.rotations[i];
-        let s = splats.scales[i];
-        geometry.push([p.x, p.y, p.z, splats.opacities[i]]);
-        geometry.push([q.x, q.y, q.z, q.w]);
-        geometry.push([s.x, s.y, s.z, 0.0]);
-    }
-    let stride = sh_stride_words(splats.sh_degree) as usize;
-    let mut sh = vec![0u32; n * stride];
-    for i in 0..n {
-        let halves: Vec<u16> = splats
-            .sh_of(i)
-            .iter()
-            .flatten()
-            .map(|v| half::f16::from_f32(*v).to_bits())
-            .collect();
-        for (w, pair) in halves.chunks(2).enumerate() {
-            let lo = pair[0] as u32;
-            let hi = pair.get(1).copied().unwrap_or(0) as u32;
-            sh[i * stride + w] = lo | (hi << 16);
-        }
-    }
-    (geometry, sh)
-}
-
-/// Bytes of the asset's largest buffer, which must fit one storage binding.
-fn largest_buffer_bytes(source: &GaussianSplats) -> u64 {
+/// Bytes of the asset's buffers: packed splats, SH rest bytes, chunks, motion.
+fn buffer_bytes(source: &GaussianSplats) -> [u64; 4] {
     let n = source.len() as u64;
-    let geometry = n * 16 * GEOMETRY_STRIDE_VEC4 as u64;
-    let sh = n * 4 * sh_stride_words(source.sh_degree) as u64;
-    let motion = n * 16 * source.motion.gpu_stride_vec4() as u64;
-    geometry.max(sh).max(motion)
+    [
+        16 * n,
+        (n * sh_rest_bytes(source.sh_degree) as u64).div_ceil(4) * 4,
+        n.div_ceil(SPLAT_CHUNK_SIZE as u64) * size_of::<SplatChunkGpu>() as u64,
+        n * 16 * source.motion.gpu_stride_vec4() as u64,
+    ]
+}
+
+/// The motion words in the packed splats' order.
+fn permuted_motion(words: Vec<[f32; 4]>, stride: u32, packed: &PackedSplats) -> Vec<[f32; 4]> {
+    let stride = stride as usize;
+    if stride == 0 {
+        return words;
+    }
+    let mut out = Vec::with_capacity(words.len());
+    for &i in &packed.order {
+        out.extend_from_slice(&words[i as usize * stride..(i as usize + 1) * stride]);
+    }
+    out
 }
 
 /// A splat asset uploaded to the GPU.
@@ -65,10 +45,12 @@ pub struct GpuGaussianSplats {
     pub count: u32,
     /// SH degree of the asset.
     pub sh_degree: u8,
-    /// Geometry buffer ([`GEOMETRY_STRIDE_VEC4`] `vec4`s per splat).
-    pub geometry: Buffer,
-    /// Packed f16 SH buffer.
-    pub sh: Buffer,
+    /// Packed splats (16 bytes each, see [`super::packing`]).
+    pub splats: Buffer,
+    /// SH rest coefficients as bytes.
+    pub sh_rest: Buffer,
+    /// Quantisation ranges per chunk of splats.
+    pub chunks: Buffer,
     /// Temporal attributes (a 16-byte placeholder for static assets).
     pub motion: Buffer,
     /// Which temporal attributes `motion` holds (`crate::splat::motion::gpu::MOTION_KIND_*`).
@@ -103,9 +85,7 @@ impl RenderAsset for GpuGaussianSplats {
     type Param = (SRes<RenderDevice>, SRes<PipelineCache>, SRes<SplatPipelines>);
 
     fn byte_len(source: &Self::SourceAsset) -> Option<usize> {
-        let per_splat =
-            16 * (GEOMETRY_STRIDE_VEC4 + source.motion.gpu_stride_vec4()) + 4 * sh_stride_words(source.sh_degree);
-        Some(source.len() * per_splat as usize)
+        Some(buffer_bytes(source).iter().sum::<u64>() as usize)
     }
 
     fn prepare_asset(
@@ -115,7 +95,7 @@ impl RenderAsset for GpuGaussianSplats {
         _previous: Option<&Self>,
     ) -> Result<Self, PrepareAssetError<Self::SourceAsset>> {
         let limit = device.limits().max_storage_buffer_binding_size;
-        let needed = largest_buffer_bytes(&source);
+        let needed = buffer_bytes(&source).into_iter().max().unwrap_or(0);
         let drawable = needed <= limit;
         if !drawable {
             bevy::log::error!(
@@ -123,27 +103,31 @@ impl RenderAsset for GpuGaussianSplats {
                 source.len(),
             );
         }
-        let (geometry, sh) = if drawable { pack_splats(&source) } else { (Vec::new(), Vec::new()) };
-        let (motion_kind, _, motion_words) =
+        let packed = if drawable { pack_splats(&source) } else { PackedSplats::default() };
+        let (motion_kind, stride, motion_words) =
             if drawable { source.motion.gpu_words() } else { (MOTION_KIND_STATIC, 0, Vec::new()) };
+        let motion_words = permuted_motion(motion_words, stride, &packed);
         let timeline = source.motion.timeline().copied().unwrap_or_default();
-        let geometry = storage_buffer(device, "bevy_radiance:splats:geometry", bytemuck::cast_slice(&geometry));
-        let sh = storage_buffer(device, "bevy_radiance:splats:sh", bytemuck::cast_slice(&sh));
+        let splats = storage_buffer(device, "bevy_radiance:splats:packed", bytemuck::cast_slice(&packed.splats));
+        let sh_rest = storage_buffer(device, "bevy_radiance:splats:sh_rest", bytemuck::cast_slice(&packed.sh_rest));
+        let chunks = storage_buffer(device, "bevy_radiance:splats:chunks", bytemuck::cast_slice(&packed.chunks));
         let motion = storage_buffer(device, "bevy_radiance:splats:motion", bytemuck::cast_slice(&motion_words));
         let bind_group = device.create_bind_group(
             "bevy_radiance:splats:bind_group",
             &pipeline_cache.get_bind_group_layout(&pipelines.asset_layout),
             &BindGroupEntries::sequential((
-                geometry.as_entire_binding(),
-                sh.as_entire_binding(),
+                splats.as_entire_binding(),
+                sh_rest.as_entire_binding(),
                 motion.as_entire_binding(),
+                chunks.as_entire_binding(),
             )),
         );
         Ok(Self {
             count: if drawable { source.len() as u32 } else { 0 },
             sh_degree: source.sh_degree,
-            geometry,
-            sh,
+            splats,
+            sh_rest,
+            chunks,
             motion,
             motion_kind,
             time_start: timeline.start,

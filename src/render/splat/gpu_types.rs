@@ -5,9 +5,24 @@
 use bevy::math::{Mat4, Vec4};
 use bevy::render::render_resource::ShaderType;
 
-/// `vec4`s of geometry per splat in the asset's geometry buffer:
-/// `(position, opacity)`, rotation `(x, y, z, w)`, `(scale, 0)`.
-pub const GEOMETRY_STRIDE_VEC4: u32 = 3;
+/// Quantisation ranges of one chunk of a packed splat asset (`SplatChunk` in
+/// WGSL; see [`super::packing`]).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, bytemuck::Pod, bytemuck::Zeroable, ShaderType)]
+pub struct SplatChunkGpu {
+    /// xyz: lowest splat centre; w: lowest SH rest coefficient.
+    pub position_min: Vec4,
+    /// xyz: highest splat centre; w: highest SH rest coefficient.
+    pub position_max: Vec4,
+    /// xyz: lowest `ln(scale)`; w unused.
+    pub log_scale_min: Vec4,
+    /// xyz: highest `ln(scale)`; w unused.
+    pub log_scale_max: Vec4,
+    /// xyz: lowest SH degree-0 coefficient (r, g, b); w unused.
+    pub dc_min: Vec4,
+    /// xyz: highest SH degree-0 coefficient; w unused.
+    pub dc_max: Vec4,
+}
 
 /// Per-view uniform (`SplatView` in WGSL).
 #[repr(C)]
@@ -40,8 +55,8 @@ pub struct SplatEntityUniform {
     pub count: u32,
     /// SH degree evaluated.
     pub sh_degree: u32,
-    /// u32 words of packed f16 SH per splat.
-    pub sh_stride: u32,
+    /// Bytes of quantised SH rest coefficients per splat in the asset.
+    pub sh_rest_bytes: u32,
     /// Opacity multiplier.
     pub opacity_scale: f32,
     /// Scale multiplier.

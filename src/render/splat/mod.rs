@@ -18,6 +18,7 @@ pub mod extract;
 pub mod gpu_asset;
 pub mod gpu_types;
 pub mod node;
+pub mod packing;
 pub mod pipeline;
 pub mod prepare;
 

@@ -14,7 +14,8 @@ use bevy::render::render_resource::{
 };
 use bevy::shader::{Shader, ShaderDefVal};
 
-use super::gpu_types::{GEOMETRY_STRIDE_VEC4, SplatEntityUniform, SplatViewUniform};
+use super::gpu_types::{SplatEntityUniform, SplatViewUniform};
+use super::packing::SPLAT_CHUNK_SIZE;
 use crate::render::gpu::dispatch_shader_defs;
 use crate::render::layer::LAYER_FORMAT;
 use crate::render::shaders;
@@ -39,7 +40,7 @@ pub struct RasterKey {
 pub struct SplatPipelines {
     /// Preprocess group 0: view uniform, entity uniform (dynamic offset).
     pub view_layout: BindGroupLayoutDescriptor,
-    /// Preprocess group 1: an asset's geometry, SH and motion buffers.
+    /// Preprocess group 1: an asset's packed splats, SH rest bytes, motion and chunks.
     pub asset_layout: BindGroupLayoutDescriptor,
     /// Preprocess group 2: the view's projected splats, sort keys, sort values, draw arguments.
     pub output_layout: BindGroupLayoutDescriptor,
@@ -57,7 +58,7 @@ impl SplatPipelines {
         defs.extend(
             [
                 ("PREPROCESS_WORKGROUP_SIZE", PREPROCESS_WORKGROUP_SIZE),
-                ("GEOMETRY_STRIDE_VEC4", GEOMETRY_STRIDE_VEC4),
+                ("SPLAT_CHUNK_SIZE", SPLAT_CHUNK_SIZE),
                 ("MOTION_KIND_STATIC", MOTION_KIND_STATIC),
                 ("MOTION_KIND_SPACETIME", MOTION_KIND_SPACETIME),
                 ("MOTION_KIND_SLICED_4D", MOTION_KIND_SLICED_4D),
@@ -84,7 +85,7 @@ pub fn init_splat_pipelines(mut commands: Commands, pipeline_cache: Res<Pipeline
     );
     let asset_layout = BindGroupLayoutDescriptor::new(
         "bevy_radiance:preprocess:asset_layout",
-        &BindGroupLayoutEntries::sequential(compute, (read_only(), read_only(), read_only())),
+        &BindGroupLayoutEntries::sequential(compute, (read_only(), read_only(), read_only(), read_only())),
     );
     let output_layout = BindGroupLayoutDescriptor::new(
         "bevy_radiance:preprocess:output_layout",

@@ -18,7 +18,8 @@ use bevy::render::texture::{CachedTexture, TextureCache};
 use bevy::render::view::{ExtractedView, Msaa, ViewTarget};
 
 use super::extract::ExtractedSplats;
-use super::gpu_asset::{GpuGaussianSplats, sh_stride_words};
+use super::gpu_asset::GpuGaussianSplats;
+use super::packing::sh_rest_bytes;
 use super::gpu_types::{ProjectedSplatGpu, SplatDrawArgs, SplatEntityUniform, SplatViewUniform};
 use super::pipeline::{RasterKey, SplatPipelines};
 use crate::render::composite::{CompositeKey, CompositePipeline};
@@ -202,7 +203,7 @@ pub fn prepare_splat_views(
                 offset: total,
                 count: gpu.count,
                 sh_degree: item.params.sh_degree.min(gpu.sh_degree) as u32,
-                sh_stride: sh_stride_words(gpu.sh_degree),
+                sh_rest_bytes: sh_rest_bytes(gpu.sh_degree),
                 opacity_scale: item.params.opacity_scale,
                 scale_factor: item.params.scale_factor,
                 motion_kind: gpu.motion_kind,
