@@ -450,9 +450,9 @@ pub async fn read_lod_level(
         for plane in meta.files() {
             // Relative to the meta.json's folder.
             let path = resolve_sog_path(&meta_path, &plane)?;
-            if !files.contains_key(&path) {
-                let data = siblings.read(&path).await?;
-                files.insert(path, data);
+            if let std::collections::hash_map::Entry::Vacant(slot) = files.entry(path) {
+                let data = siblings.read(slot.key()).await?;
+                slot.insert(data);
             }
         }
         metas.insert(meta_path, meta);

@@ -176,7 +176,7 @@ pub fn project_splat(
     // splats of a 4D clip at any time).
     let opacity = (opacity * params.opacity_scale).clamp(0.0, 1.0);
     let sigmas = footprint_sigmas(opacity);
-    if !(sigmas > 0.0) {
+    if sigmas <= 0.0 {
         return None;
     }
     let extent = Vec2::new((cov_a).sqrt(), (cov_c).sqrt()) * sigmas;

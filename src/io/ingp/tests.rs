@@ -260,7 +260,7 @@ fn float_params_are_accepted() {
 /// The size invariants a parsed snapshot promises (what the renderer indexes by).
 fn assert_consistent(snap: &FieldSnapshot) {
     let expected = snap.density_network.n_params() + snap.rgb_network.n_params() + snap.encoding.n_params();
-    assert_eq!(snap.params.len() as u64, expected as u64, "parameter count");
+    assert_eq!(snap.params.len() as u64, expected, "parameter count");
     let cells = crate::field::occupancy::OCCUPANCY_GRID_CELLS as usize;
     assert_eq!(snap.density_grid.len(), cells * snap.cascades as usize, "density grid size");
     assert!(snap.aabb_scale.is_power_of_two() && snap.aabb_scale <= 128, "aabb_scale {}", snap.aabb_scale);
@@ -274,6 +274,6 @@ fn random_corruption_never_panics() {
     assert_consistent(&parse_snapshot(&raw).unwrap());
     // Damage the header region (the document before the large binary blobs).
     let damage = Damage { max_edits: 2, text: &[0xC0, 0xC2, 0xCC, 0xDC, 0xDE, 0x7F, 0x00], text_region: raw.len().min(3000) };
-    let outcome = fuzz_corruptions(&[raw], 300, 12345, &damage, |b| parse_snapshot(b), assert_consistent);
+    let outcome = fuzz_corruptions(&[raw], 300, 12345, &damage, parse_snapshot, assert_consistent);
     assert!(outcome.rejected > 100, "{outcome:?}");
 }

@@ -299,6 +299,6 @@ fn assert_valid_tree(tree: &SogLodTree) {
 fn corrupted_lod_meta_never_panics() {
     let text = std::fs::read(format!("{PLAYBOT}lod-meta.json")).unwrap();
     let damage = Damage { text: b"0123456789-.e,]}\"[{", ..Damage::default() };
-    let outcome = fuzz_corruptions(&[text], 300, 0x2545, &damage, |b| parse_lod_meta(b), assert_valid_tree);
+    let outcome = fuzz_corruptions(&[text], 300, 0x2545, &damage, parse_lod_meta, assert_valid_tree);
     assert!(outcome.rejected > 50, "{outcome:?}");
 }

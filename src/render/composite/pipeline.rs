@@ -33,7 +33,8 @@ impl CompositePipeline {
     pub fn shader_defs(key: CompositeKey) -> Vec<ShaderDefVal> {
         [(key.linear, "MAIN_TEXTURE_LINEAR"), (key.upsample, "UPSAMPLE")]
             .into_iter()
-            .filter_map(|(on, def)| on.then(|| def.into()))
+            .filter(|&(on, _)| on)
+            .map(|(_, def)| def.into())
             .collect()
     }
 }
