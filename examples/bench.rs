@@ -143,6 +143,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         renderer.update();
         times.push(start.elapsed().as_secs_f64() * 1000.0);
     }
+    if let Some(error) = renderer.render_error() {
+        return Err(error.into());
+    }
     times.sort_by(f64::total_cmp);
     let median = times[times.len() / 2];
     let mean = times.iter().sum::<f64>() / times.len() as f64;

@@ -22,6 +22,7 @@ use bevy::camera::RenderTarget;
 use bevy::core_pipeline::tonemapping::{DebandDither, Tonemapping};
 use bevy::prelude::*;
 use bevy::render::RenderPlugin;
+use bevy::render::error_handler::{RenderErrorHandler, RenderErrorPolicy};
 use bevy::render::gpu_readback::{Readback, ReadbackComplete};
 use bevy::render::pipelined_rendering::PipelinedRenderingPlugin;
 use bevy::render::render_resource::{Extent3d, PollType, TextureDimension, TextureFormat, TextureUsages};
@@ -60,7 +61,16 @@ pub enum HeadlessError {
     /// The camera's image size is zero or too large.
     #[error("invalid image size {0}×{1}")]
     ImageSize(u32, u32),
+    /// The GPU rejected the renderer's work (a wgpu validation or
+    /// out-of-memory error); rendering stopped.
+    #[error("rendering failed: {0}")]
+    RenderFailed(String),
 }
+
+/// The first render error of a [`HeadlessRenderer`] (main world): Bevy's
+/// renderer stops at it, and the renderer reports it instead of frames.
+#[derive(Resource, Clone, Debug)]
+struct HeadlessRenderError(String);
 
 /// Options of a [`HeadlessRenderer`].
 #[derive(Clone, Debug)]
@@ -176,6 +186,14 @@ impl HeadlessRenderer {
             plugins.disable::<bevy::log::LogPlugin>()
         };
         app.add_plugins(plugins);
+        // Keep the app alive on a render error and report it from `read_view`
+        // (Bevy's default handler would only log it and exit the app).
+        app.insert_resource(RenderErrorHandler(|error, main_world, _| {
+            if !main_world.contains_resource::<HeadlessRenderError>() {
+                main_world.insert_resource(HeadlessRenderError(format!("{:?} error: {}", error.ty, error.description)));
+            }
+            RenderErrorPolicy::StopRendering
+        }));
         match settings.plugins {
             HeadlessPlugins::All => app.add_plugins(crate::RadiancePlugin),
             HeadlessPlugins::Splats => app.add_plugins(crate::GaussianSplatPlugin),
@@ -213,7 +231,7 @@ impl HeadlessRenderer {
                 // One frame extracts the shaders, the next compiles the queued pipelines.
                 self.update();
                 self.update();
-                return Ok(());
+                return self.render_error().map_or(Ok(()), Err);
             }
             std::thread::sleep(std::time::Duration::from_millis(1));
         }
@@ -254,6 +272,13 @@ impl HeadlessRenderer {
     pub fn spawn_splats(&mut self, splats: GaussianSplats, transform: Transform) -> Entity {
         let handle = self.world_mut().resource_mut::<Assets<GaussianSplats>>().add(splats);
         self.world_mut().spawn((GaussianSplat3d(handle), transform)).id()
+    }
+
+    /// The render error that stopped rendering, if any (every later frame is
+    /// blank; [`read_view`](Self::read_view) returns it as an error).
+    pub fn render_error(&self) -> Option<HeadlessError> {
+        let error = self.app.world().get_resource::<HeadlessRenderError>()?;
+        Some(HeadlessError::RenderFailed(error.0.clone()))
     }
 
     /// Runs one frame and waits for the GPU.
@@ -339,11 +364,14 @@ impl HeadlessRenderer {
         for _ in 0..MAX_UPDATES {
             self.update();
             data = result.lock().unwrap_or_else(|e| e.into_inner()).take();
-            if data.is_some() {
+            if data.is_some() || self.render_error().is_some() {
                 break;
             }
         }
         self.world_mut().despawn(readback);
+        if let Some(error) = self.render_error() {
+            return Err(error);
+        }
         let data = data.ok_or(HeadlessError::NoReadback(MAX_UPDATES))?;
         Ok(RgbaImage {
             width: view.width,

@@ -292,3 +292,23 @@ fn still_frames_reuse_the_sort_and_any_move_sorts_again() {
     let (p, m) = compare(&after, &cpu, "moved_camera");
     assert!(p >= 45.0, "moved camera: PSNR {p:.2} dB < 45 (max error {m})");
 }
+
+#[test]
+fn a_gpu_validation_error_is_reported_not_rendered_blank() {
+    use bevy::render::render_resource::{BufferDescriptor, BufferUsages, CommandEncoderDescriptor};
+    let mut r = renderer();
+    r.spawn_splats(synthetic_splats(100, 0, 3), Transform::IDENTITY);
+    let camera = look_at_camera(64, 48, Vec3::new(0.0, 0.0, 3.0), Vec3::ZERO, 1.0);
+    assert!(r.render(&camera).is_ok());
+    // Misuse the device: a copy from a buffer without COPY_SRC.
+    let device = r.render_device().clone();
+    let buffer = |usage| device.create_buffer(&BufferDescriptor { label: Some("test:misuse"), size: 16, usage, mapped_at_creation: false });
+    let (src, dst) = (buffer(BufferUsages::STORAGE), buffer(BufferUsages::COPY_DST));
+    let mut encoder = device.create_command_encoder(&CommandEncoderDescriptor { label: None });
+    encoder.copy_buffer_to_buffer(&src, 0, &dst, 0, 16);
+    r.render_queue().submit([encoder.finish()]);
+    let error = r.render(&camera).expect_err("a frame after a validation error must not read back as a valid image");
+    let message = error.to_string();
+    assert!(message.contains("rendering failed") && message.contains("Validation"), "{message}");
+    assert!(r.render_error().is_some());
+}
