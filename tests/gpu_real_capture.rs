@@ -21,46 +21,38 @@ fn manifest(path: &str) -> std::path::PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join(path)
 }
 
-#[test]
-fn biker_from_three_cameras_matches_reference() {
+/// Renders the capture `file` (file axes, identity transform) from every
+/// camera of `cameras` over `background` and checks it against the CPU
+/// reference at 45 dB.
+fn capture_matches_reference(name: &str, file: &str, splat_count: usize, cameras: &str, background: Vec3) {
     let settings = SplatLoaderSettings { axes: AxisConvention::AsIs, ..Default::default() };
-    let splats = load_splat_file(&manifest("assets/biker.compressed.ply"), &settings).unwrap();
-    assert_eq!(splats.len(), 152_746);
-    let frames = read_transforms(&manifest("tests/data/biker_cameras.json")).unwrap();
+    let splats = load_splat_file(&manifest(file), &settings).unwrap();
+    assert_eq!(splats.len(), splat_count);
+    let frames = read_transforms(&manifest(cameras)).unwrap();
     assert_eq!(frames.len(), 3);
     let mut r = renderer();
     r.spawn_splats(splats.clone(), Transform::IDENTITY);
     for (i, frame) in frames.iter().enumerate() {
         let mut camera = HeadlessCamera::new(frame.intrinsics, frame.world_from_camera);
-        camera.background = Vec3::new(0.5, 0.5, 0.5);
+        camera.background = background;
         let gpu = r.render(&camera).unwrap();
         let items = [ReferenceItem { splats: &splats, world_from_local: Mat4::IDENTITY, params: SplatParams::default(), time: 0.0 }];
         let cpu = reference(&camera, &items);
-        let (p, m) = compare(&gpu, &cpu, &format!("biker_{i}"));
-        println!("biker camera {i}: PSNR {p:.2} dB, max error {m}");
-        assert_not_blank(&gpu, "biker");
-        assert!(p >= 45.0, "biker camera {i}: PSNR {p:.2} < 45 (max {m})");
+        let (p, m) = compare(&gpu, &cpu, &format!("{name}_{i}"));
+        println!("{name} camera {i}: PSNR {p:.2} dB, max error {m}");
+        assert_not_blank(&gpu, name);
+        assert!(p >= 45.0, "{name} camera {i}: PSNR {p:.2} < 45 (max {m})");
     }
 }
 
 #[test]
+fn biker_from_three_cameras_matches_reference() {
+    capture_matches_reference("biker", "assets/biker.compressed.ply", 152_746, "tests/data/biker_cameras.json", Vec3::splat(0.5));
+}
+
+#[test]
 fn playbot_from_three_cameras_matches_reference() {
-    let settings = SplatLoaderSettings { axes: AxisConvention::AsIs, ..Default::default() };
-    let splats = load_splat_file(&manifest("assets/playbot/lod-meta.json"), &settings).unwrap();
-    assert_eq!(splats.len(), 500_000);
-    let frames = read_transforms(&manifest("tests/data/playbot_cameras.json")).unwrap();
-    let mut r = renderer();
-    r.spawn_splats(splats.clone(), Transform::IDENTITY);
-    for (i, frame) in frames.iter().enumerate() {
-        let camera = HeadlessCamera::new(frame.intrinsics, frame.world_from_camera);
-        let gpu = r.render(&camera).unwrap();
-        let items = [ReferenceItem { splats: &splats, world_from_local: Mat4::IDENTITY, params: SplatParams::default(), time: 0.0 }];
-        let cpu = reference(&camera, &items);
-        let (p, m) = compare(&gpu, &cpu, &format!("playbot_{i}"));
-        println!("playbot camera {i}: PSNR {p:.2} dB, max error {m}");
-        assert_not_blank(&gpu, "playbot");
-        assert!(p >= 45.0, "playbot camera {i}: PSNR {p:.2} < 45 (max {m})");
-    }
+    capture_matches_reference("playbot", "assets/playbot/lod-meta.json", 500_000, "tests/data/playbot_cameras.json", Vec3::ZERO);
 }
 
 #[test]
