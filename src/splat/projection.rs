@@ -179,7 +179,7 @@ pub fn project_splat(
     if sigmas <= 0.0 {
         return None;
     }
-    let extent = Vec2::new((cov_a).sqrt(), (cov_c).sqrt()) * sigmas;
+    let extent = Vec2::new(cov_a.sqrt(), cov_c.sqrt()) * sigmas;
     let mean = Vec2::new(k.fx * tx / tz + k.cx, k.fy * ty / tz + k.cy);
     if mean.x + extent.x <= 0.0
         || mean.x - extent.x >= view.size.x

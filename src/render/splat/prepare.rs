@@ -100,8 +100,6 @@ impl SplatViewBuffers {
 /// that see at least one splat.
 #[derive(Component)]
 pub struct SplatViewResources {
-    /// Splats in the view's arrays (all entities).
-    pub total: u32,
     /// Nothing changed since the last sorted frame: the pass draws its order
     /// again without the preprocess and the sort.
     pub reuse_sorted: bool,
@@ -326,7 +324,6 @@ pub fn prepare_splat_views(
             })
             .collect();
         let resources = SplatViewResources {
-            total,
             reuse_sorted,
             sorted: buffers.sorted.clone(),
             batches,
