@@ -4,6 +4,7 @@
 //! cargo run --release --example bench -- [FILE] [--frames N] [--size WxH] [--render-scale S] [--still] [--save OUT.png]
 //! cargo run --release --example bench -- --synthetic static|spacetime|sliced4d:COUNT [--facing-away] [--frames N] [--size WxH]
 //! cargo run --release --example bench -- assets/wave/wave.splatseq.ron [--frames N]
+//! cargo run --release --example bench -- --soak N [--size WxH]
 //! ```
 //!
 //! FILE is a splat file (default: the shipped biker capture) or a radiance
@@ -32,6 +33,13 @@
 //! warm-up, before the timed frames) as an 8-bit RGBA PNG (A = coverage); the
 //! bench prints the orbit's `center:` (for `compare/`, which renders the same
 //! view with another renderer).
+//! `--soak N` renders N frames (default size 160×90) of the shipped capture,
+//! the lego field and a 4D clip while everything changes every frame: the
+//! camera orbits, the clip's playhead jumps, a splat entity with a fresh asset
+//! is respawned every 10th frame, the view is recreated at another size every
+//! 100th. It samples [`RadianceMemoryStats`] and the process's resident memory
+//! at the same point of every 100-frame cycle and prints the largest drift
+//! from the first cycle.
 
 use std::path::PathBuf;
 use std::time::Instant;
@@ -60,6 +68,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut facing_away = false;
     let mut still = false;
     let mut save: Option<PathBuf> = None;
+    let mut soak_frames: Option<usize> = None;
+    let mut size_given = false;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         match arg.as_str() {
@@ -68,7 +78,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 let s = args.next().ok_or("--size needs WxH")?;
                 let (w, h) = s.split_once('x').ok_or("--size needs WxH")?;
                 (width, height) = (w.parse()?, h.parse()?);
+                size_given = true;
             }
+            "--soak" => soak_frames = Some(args.next().ok_or("--soak needs a frame count")?.parse()?),
             "--synthetic" => {
                 let spec = args.next().ok_or("--synthetic needs KIND:COUNT")?;
                 let (kind, count) = spec.split_once(':').ok_or("--synthetic needs KIND:COUNT")?;
@@ -88,6 +100,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
     }
     let mut renderer = HeadlessRenderer::new(HeadlessSettings { diagnostics: true, ..Default::default() })?;
+    if let Some(n) = soak_frames {
+        let size = if size_given { UVec2::new(width, height) } else { UVec2::new(160, 90) };
+        return soak(&mut renderer, n, size);
+    }
     if file.to_string_lossy().ends_with(".splatseq.ron") {
         return sequence_upload(&mut renderer, &file, frames);
     }
@@ -215,6 +231,97 @@ fn splat_work(splats: &GaussianSplats, view: &bevy_radiance::camera::CameraView)
     let resident = GpuGaussianSplats::byte_len(splats).unwrap_or(0);
     println!("resident bytes per splat: {:.1}", resident as f64 / n);
     println!("per-view bytes per splat: {VIEW_BYTES_PER_SPLAT}");
+}
+
+/// Resident memory of this process in bytes (Linux `/proc/self/statm`), if known.
+fn resident_bytes() -> Option<u64> {
+    let statm = std::fs::read_to_string("/proc/self/statm").ok()?;
+    let pages: u64 = statm.split_whitespace().nth(1)?.parse().ok()?;
+    Some(pages * 4096)
+}
+
+/// `--soak`: everything changes every frame; memory sampled once per cycle.
+fn soak(renderer: &mut HeadlessRenderer, frames: usize, size: UVec2) -> Result<(), Box<dyn std::error::Error>> {
+    use bevy_radiance::render::memory::RadianceMemoryStats;
+    use bevy_radiance::timeline::PlaybackClock;
+    const CYCLE: usize = 100;
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let capture = load_splat_file(&root.join("assets/biker.compressed.ply"), &SplatLoaderSettings::default())?;
+    let center = capture.positions.iter().copied().sum::<Vec3>() / capture.len().max(1) as f32;
+    renderer.spawn_splats(capture, Transform::IDENTITY);
+    let field = load_radiance_field_file(&root.join("assets/lego_ngp_small/lego.ingp"))?;
+    let field = renderer.world_mut().resource_mut::<Assets<RadianceField>>().add(field);
+    renderer.world_mut().spawn((
+        RadianceField3d(field),
+        Transform::from_translation(center + Vec3::new(1.2, 0.0, 0.0))
+            .with_rotation(Quat::from_rotation_x(-std::f32::consts::FRAC_PI_2))
+            .with_scale(Vec3::splat(0.5)),
+    ));
+    let clip = renderer.spawn_splats(synthetic_dynamic(MotionKind::Spacetime, 20_000, 3), Transform::from_translation(center));
+    renderer.world_mut().entity_mut(clip).insert(Playback::new().with_clock(PlaybackClock::Manual).with_duration(2.0));
+    let sizes = [size, size / 2 + UVec2::splat(8), size + size / 4];
+    let camera = |i: usize, size: UVec2| {
+        let angle = i as f32 * 0.05;
+        let eye = center + Vec3::new(angle.sin() * 2.5, 0.6, angle.cos() * 2.5);
+        HeadlessCamera::new(
+            CameraIntrinsics::from_horizontal_fov(size.x, size.y, 1.2),
+            Transform::from_translation(eye).looking_at(center, Vec3::Y).to_matrix(),
+        )
+    };
+    let mut view = renderer.spawn_view(&camera(0, size))?;
+    let mut churn: Option<Entity> = None;
+    let mut samples: Vec<(RadianceMemoryStats, Option<u64>)> = Vec::new();
+    let start = Instant::now();
+    for i in 0..frames {
+        if i % CYCLE == 0 {
+            // The sample point: same entities, same view size every cycle.
+            samples.push((renderer.memory_stats(), resident_bytes()));
+            renderer.despawn_view(view);
+            view = renderer.spawn_view(&camera(i, sizes[(i / CYCLE) % sizes.len()]))?;
+        }
+        if i % 10 == 0 {
+            if let Some(e) = churn.take() {
+                renderer.world_mut().despawn(e);
+            }
+            let splats = synthetic_dynamic(MotionKind::Static, 2_000, i as u64);
+            churn = Some(renderer.spawn_splats(splats, Transform::from_translation(center + Vec3::Y * 0.5)));
+        }
+        renderer.set_view_transform(&view, camera(i, UVec2::ONE).world_from_camera);
+        if let Some(mut playback) = renderer.world_mut().get_mut::<Playback>(clip) {
+            playback.seek((i as f32 * 0.37) % 2.0);
+        }
+        renderer.update();
+        if let Some(error) = renderer.render_error() {
+            return Err(error.into());
+        }
+    }
+    let elapsed = start.elapsed().as_secs_f64();
+    println!("adapter: {}", renderer.adapter_name());
+    println!("soak: {frames} frames in {elapsed:.1} s ({:.2} ms/frame), views {sizes:?} in turn", elapsed * 1e3 / frames.max(1) as f64);
+    // Compare each sample with the first one taken at the same view size.
+    let mut max_gpu: i64 = 0;
+    let mut max_rss: i64 = 0;
+    // Sample 0 precedes the first frame; sample k ≥ 1 sees the view of cycle k − 1.
+    for (k, (stats, rss)) in samples.iter().enumerate().skip(1) {
+        let (first, first_rss) = &samples[1 + (k - 1) % sizes.len()];
+        let drift = stats.total().bytes as i64 - first.total().bytes as i64;
+        max_gpu = if drift.abs() > max_gpu.abs() { drift } else { max_gpu };
+        if let (Some(a), Some(b)) = (rss, first_rss) {
+            let drift = *a as i64 - *b as i64;
+            max_rss = if drift.abs() > max_rss.abs() { drift } else { max_rss };
+        }
+    }
+    if let Some((last, last_rss)) = samples.last() {
+        for (name, usage) in last.kinds() {
+            println!("memory, {name}: {} buffers, {} textures, {} bytes", usage.buffers, usage.textures, usage.bytes);
+        }
+        println!("memory samples: {} (one per {CYCLE} frames)", samples.len().saturating_sub(1));
+        println!("GPU memory max drift: {max_gpu} bytes (of {} at the last sample)", last.total().bytes);
+        if let Some(rss) = last_rss {
+            println!("resident memory max drift: {max_rss} bytes (of {rss} at the last sample)");
+        }
+    }
+    Ok(())
 }
 
 /// Decode and upload cost of each frame of a splat sequence.

@@ -274,6 +274,17 @@ impl HeadlessRenderer {
         self.world_mut().spawn((GaussianSplat3d(handle), transform)).id()
     }
 
+    /// The plugin's GPU memory as the last [`update`](Self::update) measured
+    /// it (the app's [`RadianceMemoryStats`](crate::render::memory::RadianceMemoryStats)
+    /// resource gets the same figures one frame later).
+    pub fn memory_stats(&self) -> crate::render::memory::RadianceMemoryStats {
+        self.app
+            .world()
+            .get_resource::<crate::render::memory::SharedMemoryStats>()
+            .map(|shared| shared.get())
+            .unwrap_or_default()
+    }
+
     /// The render error that stopped rendering, if any (every later frame is
     /// blank; [`read_view`](Self::read_view) returns it as an error).
     pub fn render_error(&self) -> Option<HeadlessError> {

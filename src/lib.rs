@@ -61,6 +61,7 @@ pub mod prelude {
     pub use crate::field::RadianceField;
     pub use crate::io::{LodSelection, SplatLoaderSettings};
     pub use crate::loader::SplatLodTree;
+    pub use crate::render::memory::{GpuMemoryUsage, RadianceMemoryStats};
     pub use crate::scene::{GaussianSplat3d, RadianceField3d, RadianceFieldCamera, RadianceFieldSettings, SplatSettings};
     pub use crate::sequence::{FieldSequence3d, SequenceWindow, SplatSequence, SplatSequence3d};
     pub use crate::splat::asset::{AxisConvention, GaussianSplats};

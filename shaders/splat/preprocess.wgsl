@@ -13,6 +13,8 @@ const SLICED_4D_STRIDE: u32 = #{SLICED_4D_STRIDE_VEC4}u;
 // Threads per workgroup and the dispatch split (`src/render/splat/pipeline.rs`, `src/render/gpu.rs`).
 const WORKGROUP_SIZE: u32 = #{PREPROCESS_WORKGROUP_SIZE}u;
 const MAX_DISPATCH_X: u32 = #{MAX_DISPATCH_X}u;
+// Largest finite f32.
+const F32_MAX: f32 = 3.40282347e38;
 
 // Preprocess: one thread per splat of one entity. Culls, projects the covariance,
 // evaluates SH colour and writes the projected splat (at its slot). Each visible
@@ -175,6 +177,13 @@ fn preprocess(@builtin(global_invocation_id) gid: vec3<u32>) {
     let chunk = chunks[i / CHUNK_SIZE];
     let w = packed[i];
     let state = splat_at_time(i, chunk, w);
+    // Motion that overflows f32 at this time hides the splat (as
+    // `GaussianSplats::evaluate`); NaN fails every comparison.
+    let c = state.covariance;
+    let largest = max(max(abs(state.position), abs(c[0])), max(abs(c[1]), abs(c[2])));
+    if (!(all(largest <= vec3<f32>(F32_MAX)) && abs(state.opacity) <= F32_MAX)) {
+        return;
+    }
     let position = state.position;
 
     let p_view = (view.view_from_world * (entity.world_from_local * vec4<f32>(position, 1.0))).xyz;

@@ -2,7 +2,8 @@
 //!
 //! This module owns what splat and field rendering share: the layer format
 //! and per-camera layer extraction ([`layer`]), the display-space composite
-//! of a layer over the main texture ([`composite`]), the embedded shaders
+//! of a layer over the main texture ([`composite`]), GPU memory figures
+//! ([`memory::RadianceMemoryStats`]), the embedded shaders
 //! ([`shaders`]), small GPU helpers ([`gpu`]) and the system sets both
 //! renderers run in. The two renderers, [`splat`](mod@splat) and
 //! [`field`](mod@field), are siblings that never import each other; each
@@ -20,6 +21,7 @@ pub mod composite;
 pub mod field;
 pub mod gpu;
 pub mod layer;
+pub mod memory;
 pub mod shaders;
 pub mod sort;
 pub mod splat;
@@ -54,6 +56,7 @@ pub struct RadianceLayerPlugin;
 impl Plugin for RadianceLayerPlugin {
     fn build(&self, app: &mut App) {
         shaders::embed(app, &[shaders::LAYER_COMPOSITE]);
+        memory::add_memory_stats(app);
         let Some(render_app) = app.get_sub_app_mut(RenderApp) else {
             return;
         };

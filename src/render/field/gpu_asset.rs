@@ -13,6 +13,7 @@ use super::codegen::FieldArch;
 use super::gpu_types::FieldUniform;
 use crate::field::limits::{MAX_GPU_LEVELS, gpu_unsupported};
 use crate::field::mlp::Mlp;
+use crate::render::memory::GpuMemoryUsage;
 use crate::field::{FieldActivation, RadianceField};
 use crate::scene::RadianceFieldSettings;
 
@@ -39,6 +40,17 @@ pub struct GpuRadianceField {
 }
 
 impl GpuRadianceField {
+    /// The field's buffers (none for a field the GPU cannot draw).
+    pub fn memory(&self) -> GpuMemoryUsage {
+        let mut usage = GpuMemoryUsage::default();
+        if let Some(b) = &self.buffers {
+            for buffer in [&b.grid_params, &b.weights, &b.occupancy] {
+                usage.add_buffer(buffer);
+            }
+        }
+        usage
+    }
+
     /// The uniform of this field placed at `world_from_local` with `settings`.
     pub fn uniform(&self, world_from_local: Mat4, settings: &RadianceFieldSettings) -> FieldUniform {
         let opacity = if settings.opacity.is_nan() { 1.0 } else { settings.opacity.clamp(0.0, 1.0) };

@@ -6,6 +6,7 @@
 //! | `RenderStartup` | [`pipeline::init_field_pipelines`] | |
 //! | `ExtractSchedule` | [`extract::extract_fields`], [`extract::extract_field_cameras`] | |
 //! | `Render` | [`prepare::prepare_field_views`] | [`RadianceRenderSystems::PrepareFields`] |
+//! | `Render` | [`prepare::measure_field_memory`] | `RenderSystems::PrepareResources`, after [`RadianceRenderSystems::PrepareFields`] |
 //! | `Core3d` | [`node::field_pass`] | [`RadianceRenderSystems::FieldPass`] |
 //!
 //! Per camera, each visible field is ray-marched per pixel by a fullscreen
@@ -29,7 +30,7 @@ use bevy::core_pipeline::schedule::Core3d;
 use bevy::prelude::*;
 use bevy::render::render_asset::RenderAssetPlugin;
 use bevy::render::render_resource::SpecializedRenderPipelines;
-use bevy::render::{ExtractSchedule, Render, RenderApp, RenderStartup};
+use bevy::render::{ExtractSchedule, Render, RenderApp, RenderStartup, RenderSystems};
 
 use super::{RadianceRenderSystems, add_layer_plugin, shaders};
 
@@ -52,6 +53,12 @@ impl Plugin for RadianceFieldRenderPlugin {
             .add_systems(RenderStartup, pipeline::init_field_pipelines)
             .add_systems(ExtractSchedule, (extract::extract_fields, extract::extract_field_cameras))
             .add_systems(Render, prepare::prepare_field_views.in_set(RadianceRenderSystems::PrepareFields))
+            .add_systems(
+                Render,
+                prepare::measure_field_memory
+                    .in_set(RenderSystems::PrepareResources)
+                    .after(RadianceRenderSystems::PrepareFields),
+            )
             .add_systems(Core3d, node::field_pass.in_set(RadianceRenderSystems::FieldPass));
     }
 }

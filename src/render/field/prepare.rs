@@ -19,6 +19,7 @@ use super::gpu_types::{FieldUniform, FieldViewUniform};
 use super::pipeline::{MarchKey, RadianceFieldPipelines};
 use crate::field::field_layer_size;
 use crate::render::composite::{CompositeKey, CompositePipeline, LayerRectUniform};
+use crate::render::memory::{GpuMemoryUsage, SharedMemoryStats};
 use crate::render::layer::{ViewRenderLayers, camera_view, layer_texture};
 use crate::scene::RadianceFieldCamera;
 
@@ -51,6 +52,17 @@ impl Default for FieldViewBuffers {
         buffers.fields.set_label(Some("bevy_radiance:field:field_uniforms"));
         buffers.layer_rect.set_label(Some("bevy_radiance:field:layer_rect"));
         buffers
+    }
+}
+
+impl FieldViewBuffers {
+    /// The view's uniform buffers.
+    pub fn memory(&self) -> GpuMemoryUsage {
+        let mut usage = GpuMemoryUsage::default();
+        for buffer in [self.view.buffer(), self.fields.buffer(), self.layer_rect.buffer()].into_iter().flatten() {
+            usage.add_buffer(buffer);
+        }
+        usage
     }
 }
 
@@ -116,7 +128,7 @@ pub fn prepare_field_views(
             })
             .collect();
         if fields.is_empty() || view.clip_from_view.w_axis.w == 1.0 {
-            commands.entity(entity).remove::<RadianceFieldViewResources>();
+            commands.entity(entity).remove::<(RadianceFieldViewResources, FieldViewBuffers)>();
             continue;
         }
         fields.sort_by(|a, b| a.0.total_cmp(&b.0));
@@ -209,4 +221,30 @@ pub fn prepare_field_views(
             commands.insert(buffers);
         }
     }
+}
+
+/// Measures the field renderer's GPU memory (uploaded fields; per-view
+/// uniforms and layers) into [`SharedMemoryStats`].
+pub fn measure_field_memory(
+    shared: Res<SharedMemoryStats>,
+    assets: Res<RenderAssets<GpuRadianceField>>,
+    views: Query<(Option<&FieldViewBuffers>, Option<&RadianceFieldViewResources>)>,
+) {
+    let mut asset_usage = GpuMemoryUsage::default();
+    for (_, asset) in assets.iter() {
+        asset_usage += asset.memory();
+    }
+    let mut view_usage = GpuMemoryUsage::default();
+    for (buffers, resources) in &views {
+        if let Some(buffers) = buffers {
+            view_usage += buffers.memory();
+        }
+        if let Some(resources) = resources {
+            view_usage.add_texture(&resources.layer.texture);
+        }
+    }
+    shared.update(|stats| {
+        stats.field_assets = asset_usage;
+        stats.field_views = view_usage;
+    });
 }

@@ -29,6 +29,7 @@ use bevy::render::render_resource::{
 use bevy::render::renderer::{RenderDevice, RenderQueue};
 
 use crate::render::gpu::create_buffer;
+use crate::render::memory::GpuMemoryUsage;
 
 /// Bits sorted per pass.
 pub const RADIX_BITS: u32 = 8;
@@ -86,6 +87,8 @@ pub struct GpuRadixSort {
     keys: [Buffer; 2],
     values: [Buffer; 2],
     state: Buffer,
+    /// Histogram, scan partials and pass parameters (bound in the bind groups).
+    scratch: [Buffer; 3],
     /// `bind_groups[0]` reads buffers 0 and writes 1; `[1]` the reverse.
     bind_groups: [BindGroup; 2],
     setup_bind_group: BindGroup,
@@ -155,9 +158,19 @@ impl GpuRadixSort {
             keys,
             values,
             state,
+            scratch: [hist, partials, params],
             bind_groups,
             setup_bind_group,
         }
+    }
+
+    /// The sort's buffers, for [`RadianceMemoryStats`](crate::render::memory::RadianceMemoryStats).
+    pub fn memory(&self) -> GpuMemoryUsage {
+        let mut usage = GpuMemoryUsage::default();
+        for buffer in self.keys.iter().chain(&self.values).chain([&self.state]).chain(&self.scratch) {
+            usage.add_buffer(buffer);
+        }
+        usage
     }
 
     /// How many pairs the buffers hold.

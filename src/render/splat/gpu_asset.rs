@@ -10,6 +10,7 @@ use bevy::render::renderer::RenderDevice;
 
 use super::pipeline::SplatPipelines;
 use super::gpu_types::SplatChunkGpu;
+use crate::render::memory::GpuMemoryUsage;
 use crate::splat::asset::GaussianSplats;
 use crate::splat::motion::gpu::MOTION_KIND_STATIC;
 
@@ -64,6 +65,15 @@ pub struct GpuGaussianSplats {
 }
 
 impl GpuGaussianSplats {
+    /// The asset's buffers.
+    pub fn memory(&self) -> GpuMemoryUsage {
+        let mut usage = GpuMemoryUsage::default();
+        for buffer in [&self.splats, &self.sh_rest, &self.chunks, &self.motion] {
+            usage.add_buffer(buffer);
+        }
+        usage
+    }
+
     /// The model time of the asset at a playback time in seconds.
     pub fn model_time(&self, seconds: f32) -> f32 {
         self.time_start + seconds * self.time_scale

@@ -5,6 +5,7 @@
 //! | `RenderStartup` | [`pipeline::init_splat_pipelines`], [`init_radix_sort_pipelines`] | |
 //! | `ExtractSchedule` | [`extract::extract_splats`] | |
 //! | `Render` | [`prepare::prepare_splat_views`] | [`RadianceRenderSystems::PrepareSplats`] |
+//! | `Render` | [`prepare::measure_splat_memory`] | `RenderSystems::PrepareResources`, after [`RadianceRenderSystems::PrepareSplats`] |
 //! | `Core3d` | [`node::splat_pass`] | [`RadianceRenderSystems::SplatPass`] |
 //!
 //! Per camera, every visible splat of every splat entity is preprocessed into
@@ -25,7 +26,7 @@ pub mod prepare;
 use bevy::prelude::*;
 use bevy::render::render_asset::RenderAssetPlugin;
 use bevy::render::render_resource::SpecializedRenderPipelines;
-use bevy::render::{ExtractSchedule, Render, RenderApp, RenderStartup};
+use bevy::render::{ExtractSchedule, Render, RenderApp, RenderStartup, RenderSystems};
 use bevy::core_pipeline::schedule::Core3d;
 
 use super::sort::init_radix_sort_pipelines;
@@ -49,6 +50,12 @@ impl Plugin for SplatRenderPlugin {
             .add_systems(RenderStartup, (pipeline::init_splat_pipelines, init_radix_sort_pipelines))
             .add_systems(ExtractSchedule, extract::extract_splats)
             .add_systems(Render, prepare::prepare_splat_views.in_set(RadianceRenderSystems::PrepareSplats))
+            .add_systems(
+                Render,
+                prepare::measure_splat_memory
+                    .in_set(RenderSystems::PrepareResources)
+                    .after(RadianceRenderSystems::PrepareSplats),
+            )
             .add_systems(Core3d, node::splat_pass.in_set(RadianceRenderSystems::SplatPass));
     }
 }

@@ -24,6 +24,7 @@ use super::gpu_types::{ProjectedSplatGpu, SplatDrawArgs, SplatEntityUniform, Spl
 use super::pipeline::{RasterKey, SplatPipelines};
 use crate::render::composite::{CompositeKey, CompositePipeline};
 use crate::render::gpu::create_buffer;
+use crate::render::memory::{GpuMemoryUsage, SharedMemoryStats};
 use crate::render::layer::{ViewRenderLayers, camera_view, layer_texture};
 use crate::render::sort::{GpuRadixSort, RadixSortPipelines, SortLayouts};
 
@@ -93,6 +94,19 @@ impl SplatViewBuffers {
             ),
             sort: GpuRadixSort::new(device, sort_layouts, capacity),
         }
+    }
+}
+
+impl SplatViewBuffers {
+    /// The view's buffers (projected splats, draw arguments, uniforms, sort).
+    pub fn memory(&self) -> GpuMemoryUsage {
+        let mut usage = self.sort.memory();
+        usage.add_buffer(&self.projected);
+        usage.add_buffer(&self.draw_args);
+        for buffer in [self.view_uniform.buffer(), self.entity_uniforms.buffer()].into_iter().flatten() {
+            usage.add_buffer(buffer);
+        }
+        usage
     }
 }
 
@@ -168,7 +182,7 @@ pub fn prepare_splat_views(
         };
         if view.clip_from_view.w_axis.w == 1.0 {
             warn_once!("bevy_radiance: splats are rendered by perspective cameras only; an orthographic camera sees none");
-            commands.entity(entity).remove::<SplatViewResources>();
+            commands.entity(entity).remove::<(SplatViewResources, SplatViewBuffers)>();
             continue;
         }
         let origin = camera.viewport.as_ref().map_or(UVec2::ZERO, |v| v.physical_position);
@@ -211,7 +225,9 @@ pub fn prepare_splat_views(
             total = new_total;
         }
         if total == 0 {
-            commands.entity(entity).remove::<SplatViewResources>();
+            // Nothing to draw: the view's buffers go too (they are sized for
+            // what it saw, and come back when splats do).
+            commands.entity(entity).remove::<(SplatViewResources, SplatViewBuffers)>();
             continue;
         }
 
@@ -344,4 +360,33 @@ pub fn prepare_splat_views(
             commands.insert(buffers);
         }
     }
+}
+
+/// Measures the splat renderer's GPU memory (uploaded assets; per-view
+/// buffers and layers) into [`SharedMemoryStats`].
+pub fn measure_splat_memory(
+    shared: Res<SharedMemoryStats>,
+    assets: Res<RenderAssets<GpuGaussianSplats>>,
+    views: Query<(Option<&SplatViewBuffers>, Option<&SplatViewResources>)>,
+) {
+    let mut asset_usage = GpuMemoryUsage::default();
+    for (_, asset) in assets.iter() {
+        asset_usage += asset.memory();
+    }
+    let mut view_usage = GpuMemoryUsage::default();
+    for (buffers, resources) in &views {
+        if let Some(buffers) = buffers {
+            view_usage += buffers.memory();
+        }
+        if let Some(resources) = resources {
+            view_usage.add_texture(&resources.layer.texture);
+            if let Some(resolve) = &resources.layer_resolve {
+                view_usage.add_texture(&resolve.texture);
+            }
+        }
+    }
+    shared.update(|stats| {
+        stats.splat_assets = asset_usage;
+        stats.splat_views = view_usage;
+    });
 }

@@ -45,7 +45,26 @@ impl GaussianSplats {
     ///
     /// Panics if `i` is out of range or the asset does not pass
     /// [`GaussianSplats::validate`] (motion arrays too short).
+    ///
+    /// Finite inputs can still overflow (a polynomial with huge coefficients,
+    /// a time far from the splat's centre): a splat whose position,
+    /// covariance or opacity is not finite at `model_time` is hidden there
+    /// (opacity 0, zero covariance, its stored position), as the GPU
+    /// preprocess culls it.
     pub fn evaluate(&self, i: usize, model_time: f32) -> EvaluatedSplat {
+        let e = self.evaluate_unchecked(i, model_time);
+        if e.position.is_finite() && e.covariance.is_finite() && e.opacity.is_finite() {
+            e
+        } else {
+            EvaluatedSplat {
+                position: self.positions[i],
+                covariance: Mat3::ZERO,
+                opacity: 0.0,
+            }
+        }
+    }
+
+    fn evaluate_unchecked(&self, i: usize, model_time: f32) -> EvaluatedSplat {
         let position = self.positions[i];
         let opacity = self.opacities[i];
         match &self.motion {

@@ -327,3 +327,29 @@ fn reference_renders_dynamic_scenes_at_a_time() {
     assert_ne!(c.to_rgba8(), d.to_rgba8());
     assert!(c.pixels.iter().any(|p| p.w > 0.1));
 }
+
+#[test]
+fn motion_that_overflows_hides_the_splat() {
+    let mut s = GaussianSplats {
+        positions: vec![Vec3::ZERO, Vec3::ONE],
+        rotations: vec![Quat::IDENTITY; 2],
+        scales: vec![Vec3::splat(0.1); 2],
+        opacities: vec![0.8; 2],
+        sh: vec![[0.0; 3]; 2],
+        ..Default::default()
+    };
+    // Finite, valid data whose cubic term overflows f32 far from its centre.
+    s.motion = SplatMotion::Spacetime(SpacetimeMotion {
+        trbf_center: vec![0.0, 0.0],
+        trbf_scale: vec![1e30, 1e30],
+        polynomial: vec![[Vec3::ZERO, Vec3::ZERO, Vec3::splat(1e30)], [Vec3::ZERO; 3]],
+        omega: vec![Quat::from_vec4(Vec4::ZERO); 2],
+        timeline: SplatTimeline { start: 0.0, end: 1e4, time_scale: 1.0 },
+    });
+    assert_eq!(s.validate(), Ok(()));
+    let near = s.evaluate(0, 1e-3);
+    assert!(near.opacity > 0.7 && near.position.is_finite());
+    let far = s.evaluate(0, 1e4);
+    assert_eq!((far.position, far.covariance, far.opacity), (Vec3::ZERO, Mat3::ZERO, 0.0), "hidden where it overflows");
+    assert!(s.evaluate(1, 1e4).opacity > 0.7, "the other splat is untouched");
+}
