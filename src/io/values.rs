@@ -9,16 +9,17 @@ pub fn sigmoid(x: f32) -> f32 {
     1.0 / (1.0 + (-x).exp())
 }
 
-/// A unit quaternion from `(w, x, y, z)` components, normalised in `f64`; a zero
-/// quaternion gives the identity and non-finite input stays non-finite.
+/// A unit quaternion from `(w, x, y, z)` components, normalised in `f64` (so
+/// denormal components still give a unit quaternion). A zero quaternion stays
+/// zero and non-finite input stays non-finite: [`GaussianSplats::validate`]
+/// rejects both, so every loader treats them alike.
+///
+/// [`GaussianSplats::validate`]: crate::splat::asset::GaussianSplats::validate
 #[inline]
 pub fn quat_from_wxyz(w: f32, x: f32, y: f32, z: f32) -> Quat {
     let (w64, x64, y64, z64) = (w as f64, x as f64, y as f64, z as f64);
     let len = (w64 * w64 + x64 * x64 + y64 * y64 + z64 * z64).sqrt();
-    if len == 0.0 {
-        return Quat::IDENTITY;
-    }
-    if !len.is_finite() {
+    if len == 0.0 || !len.is_finite() {
         return Quat::from_xyzw(x, y, z, w);
     }
     let inv = 1.0 / len;

@@ -114,7 +114,8 @@ impl GaussianSplats {
         self.motion.timeline().map_or(0.0, |t| t.duration_seconds())
     }
 
-    /// Checks array lengths, the SH degree, that every value is finite and,
+    /// Checks array lengths, the SH degree, that every value is finite, that
+    /// no rotation quaternion is zero and,
     /// for dynamic scenes, the motion data (lengths, finiteness, positive
     /// temporal scales and `Σ_tt`, a valid timeline).
     pub fn validate(&self) -> Result<(), SplatDataError> {
@@ -145,6 +146,9 @@ impl GaussianSplats {
             }
             if !self.rotations[i].is_finite() {
                 return bad("rotation");
+            }
+            if self.rotations[i].length_squared() == 0.0 {
+                return Err(SplatDataError::ZeroRotation { index: i });
             }
             if !self.scales[i].is_finite() {
                 return bad("scale");

@@ -24,6 +24,12 @@ pub enum SplatDataError {
         /// Which attribute.
         field: &'static str,
     },
+    /// A rotation quaternion is zero (it names no rotation).
+    #[error("splat {index} has a zero rotation quaternion")]
+    ZeroRotation {
+        /// Splat index.
+        index: usize,
+    },
     /// A value that must be positive (a temporal scale, `Σ_tt`) is zero or negative.
     #[error("splat {index} has a non-positive {field}")]
     NonPositive {

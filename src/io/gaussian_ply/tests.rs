@@ -138,11 +138,14 @@ fn minimal_header(extra: &str, omit: &str) -> String {
 }
 
 #[test]
-fn zero_quaternion_is_identity() {
+fn zero_quaternion_is_rejected() {
     let mut text = minimal_header("", "");
     text.push_str("0 0 0 0 0 0 0 0 0 0 0 0 0 0\n");
-    let s = parse_splat_ply(text.as_bytes()).unwrap();
-    assert_eq!(s.rotations, vec![Quat::IDENTITY]);
+    let err = parse_splat_ply(text.as_bytes()).unwrap_err();
+    assert!(
+        matches!(err, SplatLoadError::InvalidData(crate::splat::asset::SplatDataError::ZeroRotation { index: 0 })),
+        "{err}"
+    );
 }
 
 #[test]

@@ -305,7 +305,8 @@ pub(super) fn decode_primitive(plan: &SplatPrimitive<'_>, out: &mut GaussianSpla
             });
         }
         if let Some(q) = out.rotations.get_mut(i) {
-            let len2 = q.length_squared();
+            // In f64, as `quat_from_wxyz`: denormal components still name a rotation.
+            let len2 = q.as_dquat().length_squared();
             if len2 == 0.0 {
                 return Err(GltfSplatError::ZeroRotation {
                     mesh,
@@ -314,8 +315,8 @@ pub(super) fn decode_primitive(plan: &SplatPrimitive<'_>, out: &mut GaussianSpla
                 });
             }
             // Quantised quaternions are only nearly unit; float ones are kept bit-exact.
-            if (len2 - 1.0).abs() > 1e-6 {
-                *q /= len2.sqrt();
+            if (len2 - 1.0).abs() > 1e-6 && len2.is_finite() {
+                *q = (q.as_dquat() / len2.sqrt()).as_quat();
             }
         }
     }
