@@ -107,14 +107,27 @@ fn settle(r: &mut HeadlessRenderer, expected: &RadianceMemoryStats, what: &str) 
     panic!("{what}: GPU memory never returned to {expected:#?}, still {:#?}", r.memory_stats());
 }
 
-/// The shared scene (one splat asset, one field) rendered by a fresh camera.
-fn render_scene(r: &mut HeadlessRenderer, splats: &Handle<GaussianSplats>, field: &Handle<RadianceField>) -> RgbaImage {
+/// Spawns the shared scene: one splat entity and one field entity at `field_at`.
+fn spawn_scene(
+    r: &mut HeadlessRenderer,
+    splats: &Handle<GaussianSplats>,
+    field: &Handle<RadianceField>,
+    field_at: Vec3,
+) -> [Entity; 2] {
     let world = r.world_mut();
-    let a = world.spawn((GaussianSplat3d(splats.clone()), Transform::from_xyz(0.2, 0.0, 0.0))).id();
-    let b = world.spawn((RadianceField3d(field.clone()), Transform::from_xyz(-0.3, 0.0, -0.5))).id();
+    [
+        world.spawn((GaussianSplat3d(splats.clone()), Transform::from_xyz(0.2, 0.0, 0.0))).id(),
+        world.spawn((RadianceField3d(field.clone()), Transform::from_translation(field_at))).id(),
+    ]
+}
+
+/// The shared scene, both captures in sight, rendered by a fresh camera.
+fn render_scene(r: &mut HeadlessRenderer, splats: &Handle<GaussianSplats>, field: &Handle<RadianceField>) -> RgbaImage {
+    let scene = spawn_scene(r, splats, field, Vec3::new(-0.3, 0.0, -0.5));
     let image = r.render(&camera(40, 30)).expect("render");
-    r.world_mut().despawn(a);
-    r.world_mut().despawn(b);
+    for e in scene {
+        r.world_mut().despawn(e);
+    }
     image
 }
 
@@ -193,11 +206,7 @@ fn two_hundred_cameras_with_resizes_msaa_and_hdr_leave_nothing_behind() {
     let splats = r.world_mut().resource_mut::<Assets<GaussianSplats>>().add(synthetic_splats(300, 2, 2));
     let field = r.world_mut().resource_mut::<Assets<RadianceField>>().add(small_field());
     let before = render_scene(&mut r, &splats, &field);
-    let world = r.world_mut();
-    let scene = [
-        world.spawn((GaussianSplat3d(splats.clone()), Transform::from_xyz(0.2, 0.0, 0.0))).id(),
-        world.spawn((RadianceField3d(field.clone()), Transform::from_translation(OUT_OF_SIGHT))).id(),
-    ];
+    let scene = spawn_scene(&mut r, &splats, &field, OUT_OF_SIGHT);
     r.update();
     let no_views = RadianceMemoryStats { splat_views: default(), field_views: default(), ..r.memory_stats() };
     settle(&mut r, &no_views, "scene without cameras");

@@ -42,6 +42,9 @@ fn round_trips(splats: &GaussianSplats) -> Vec<(&'static str, Result<GaussianSpl
     ]
 }
 
+/// Puts one hostile value into splat 1.
+type Damage = fn(&mut GaussianSplats);
+
 /// 300 splats (SH degree 1: 4 coefficients each); the tests damage splat 1.
 fn base() -> GaussianSplats {
     synthetic_splats(300, 1, 7)
@@ -49,7 +52,7 @@ fn base() -> GaussianSplats {
 
 #[test]
 fn non_finite_values_and_zero_rotations_are_rejected_by_every_format() {
-    let cases: [(&str, &str, fn(&mut GaussianSplats)); 7] = [
+    let cases: [(&str, &str, Damage); 7] = [
         ("NaN position", "position", |s| s.positions[1].y = f32::NAN),
         ("infinite position", "position", |s| s.positions[1].x = f32::INFINITY),
         ("infinite scale", "scale", |s| s.scales[1].z = f32::INFINITY),

@@ -51,6 +51,12 @@ impl GpuMemoryUsage {
     }
 }
 
+impl std::iter::Sum for GpuMemoryUsage {
+    fn sum<I: Iterator<Item = Self>>(iter: I) -> Self {
+        iter.fold(Self::default(), Add::add)
+    }
+}
+
 impl Add for GpuMemoryUsage {
     type Output = Self;
 

@@ -230,21 +230,19 @@ pub fn measure_field_memory(
     assets: Res<RenderAssets<GpuRadianceField>>,
     views: Query<(Option<&FieldViewBuffers>, Option<&RadianceFieldViewResources>)>,
 ) {
-    let mut asset_usage = GpuMemoryUsage::default();
-    for (_, asset) in assets.iter() {
-        asset_usage += asset.memory();
-    }
-    let mut view_usage = GpuMemoryUsage::default();
-    for (buffers, resources) in &views {
-        if let Some(buffers) = buffers {
-            view_usage += buffers.memory();
-        }
-        if let Some(resources) = resources {
-            view_usage.add_texture(&resources.layer.texture);
-        }
-    }
+    let field_assets = assets.iter().map(|(_, asset)| asset.memory()).sum();
+    let layer = |resources: &RadianceFieldViewResources| {
+        let mut usage = GpuMemoryUsage::default();
+        usage.add_texture(&resources.layer.texture);
+        usage
+    };
+    let field_views = views
+        .iter()
+        .flat_map(|(buffers, resources)| [buffers.map(FieldViewBuffers::memory), resources.map(layer)])
+        .flatten()
+        .sum();
     shared.update(|stats| {
-        stats.field_assets = asset_usage;
-        stats.field_views = view_usage;
+        stats.field_assets = field_assets;
+        stats.field_views = field_views;
     });
 }

@@ -144,6 +144,15 @@ pub struct SplatViewResources {
 }
 
 impl SplatViewResources {
+    /// The view's layer textures (the buffers belong to [`SplatViewBuffers`]).
+    pub fn memory(&self) -> GpuMemoryUsage {
+        let mut usage = GpuMemoryUsage::default();
+        for layer in std::iter::once(&self.layer).chain(&self.layer_resolve) {
+            usage.add_texture(&layer.texture);
+        }
+        usage
+    }
+
     /// The resolved splat layer.
     pub fn layer_view(&self) -> &bevy::render::render_resource::TextureView {
         &self.layer_resolve.as_ref().unwrap_or(&self.layer).default_view
@@ -369,24 +378,14 @@ pub fn measure_splat_memory(
     assets: Res<RenderAssets<GpuGaussianSplats>>,
     views: Query<(Option<&SplatViewBuffers>, Option<&SplatViewResources>)>,
 ) {
-    let mut asset_usage = GpuMemoryUsage::default();
-    for (_, asset) in assets.iter() {
-        asset_usage += asset.memory();
-    }
-    let mut view_usage = GpuMemoryUsage::default();
-    for (buffers, resources) in &views {
-        if let Some(buffers) = buffers {
-            view_usage += buffers.memory();
-        }
-        if let Some(resources) = resources {
-            view_usage.add_texture(&resources.layer.texture);
-            if let Some(resolve) = &resources.layer_resolve {
-                view_usage.add_texture(&resolve.texture);
-            }
-        }
-    }
+    let splat_assets = assets.iter().map(|(_, asset)| asset.memory()).sum();
+    let splat_views = views
+        .iter()
+        .flat_map(|(buffers, resources)| [buffers.map(SplatViewBuffers::memory), resources.map(SplatViewResources::memory)])
+        .flatten()
+        .sum();
     shared.update(|stats| {
-        stats.splat_assets = asset_usage;
-        stats.splat_views = view_usage;
+        stats.splat_assets = splat_assets;
+        stats.splat_views = splat_views;
     });
 }
