@@ -9,8 +9,9 @@
 //! | 24..28 | RGBA, 4 × `u8`: RGB = `(0.5 + SH_C0 · f_dc) · 255`, A = `opacity · 255` |
 //! | 28..32 | rotation, 4 × `u8`, `w x y z`, each `q · 128 + 128` of the unit quaternion |
 //!
-//! The decoder reads rotation bytes as `(b − 128) / 128` (then normalises), as
-//! the viewer does. There is no SH beyond the DC colour. Positions and rotations
+//! The decoder reads rotation bytes as `(b − 128) / 128` and normalises them,
+//! as the viewer does; four bytes of 128 (a zero quaternion) are rejected, as
+//! in every format. There is no SH beyond the DC colour. Positions and rotations
 //! are copied from the training PLY unchanged (the viewer's `convert.py` and PLY
 //! importer), so the file is in the same frame as the PLY: the crate's canonical
 //! frame, and no axis conversion is applied.

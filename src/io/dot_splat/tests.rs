@@ -85,9 +85,11 @@ fn nan_is_rejected() {
 }
 
 #[test]
-fn zero_rotation_bytes_decode_to_a_unit_quaternion() {
+fn zero_rotation_bytes_are_rejected_like_every_format_does() {
     let mut bytes = write_dot_splat(&random_splats(1, 0, 1));
     bytes[28..32].copy_from_slice(&[128; 4]);
-    let back = parse_dot_splat(&bytes).unwrap();
-    assert_eq!(back.rotations[0], Quat::IDENTITY);
+    assert!(matches!(
+        parse_dot_splat(&bytes),
+        Err(DotSplatError::InvalidData(SplatDataError::ZeroRotation { index: 0 }))
+    ));
 }

@@ -118,11 +118,16 @@ fn spacetime_lite_activations() {
     assert!(close(0.5 + SH_C0 * dc[2], 0.0, 1e-6));
 }
 
+/// A row of `n` zeros except `rot_0` (w = 1): a valid rotation.
+fn zero_row(n: usize) -> String {
+    (0..n).map(|i| if i == 24 { "1 " } else { "0 " }).collect()
+}
+
 #[test]
 fn malformed_dynamic_files_give_typed_errors() {
     // A missing Spacetime property.
     let mut text = spacetime_header("omega_3", "");
-    text.push_str(&"0 ".repeat(31));
+    text.push_str(&zero_row(31));
     text.push('\n');
     assert!(matches!(
         parse_splat_ply(text.as_bytes()),
@@ -130,7 +135,7 @@ fn malformed_dynamic_files_give_typed_errors() {
     ));
     // The full Spacetime model.
     let mut text = spacetime_header("", "property float f_dc_3\n");
-    text.push_str(&"0 ".repeat(33));
+    text.push_str(&zero_row(33));
     text.push('\n');
     assert!(matches!(parse_splat_ply(text.as_bytes()), Err(SplatLoadError::UnsupportedDynamicModel(_))));
     // A sliced file without its right quaternion.
