@@ -131,7 +131,8 @@ fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
         let name = args.scene.file_name().and_then(|n| n.to_str()).unwrap_or("sequence").to_string();
         let sequence = parse_manifest(&text, &bevy::asset::AssetPath::from(name))?;
         let index = sequence.frame_at(args.time);
-        let file = args.scene.parent().unwrap_or(std::path::Path::new(".")).join(sequence.frames[index].path());
+        let frame = sequence.frames.get(index).ok_or("the sequence has no frames")?;
+        let file = args.scene.parent().unwrap_or(std::path::Path::new(".")).join(frame.path());
         eprintln!("sequence frame {index} of {} at {} s: {}", sequence.frames.len(), args.time, file.display());
         let settings = sequence.settings.clone().unwrap_or(SplatLoaderSettings { axes: AxisConvention::AsIs, ..default() });
         Scene::Splats(load_splat_file(&file, &settings)?)

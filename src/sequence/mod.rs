@@ -9,6 +9,6 @@ pub mod splat;
 
 pub use field::{FieldSequence3d, animate_field_sequences};
 pub use splat::{
-    FrameList, SequenceError, SequenceStatus, SequenceWindow, SplatSequence, SplatSequence3d, SplatSequenceLoader,
+    FrameList, SequenceError, SequenceFrames, SequenceStatus, SequenceWindow, SplatSequence, SplatSequence3d, SplatSequenceLoader,
     SplatSequencePlugin, parse_manifest,
 };

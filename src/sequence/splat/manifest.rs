@@ -57,7 +57,7 @@ pub struct SplatSequence {
     /// Frames per second.
     pub fps: f32,
     /// Asset paths of the frames, resolved relative to the manifest.
-    pub frames: Vec<AssetPath<'static>>,
+    pub frames: SequenceFrames,
     /// Loader settings applied to every frame; `None`: each frame's own
     /// `.meta` file (or the defaults).
     pub settings: Option<SplatLoaderSettings>,
@@ -112,6 +112,56 @@ pub enum SequenceError {
     },
 }
 
+/// The frames of a [`SplatSequence`]: their asset paths, resolved relative to
+/// the manifest. A numbered pattern stays a pattern (a frame's path is made
+/// when asked for), so a manifest of a few bytes that names a million frames
+/// costs a few bytes, not a million paths.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SequenceFrames(Frames);
+
+#[derive(Clone, Debug, PartialEq)]
+enum Frames {
+    Listed(Vec<AssetPath<'static>>),
+    Numbered { base: AssetPath<'static>, pattern: String, first: u32, count: u32 },
+}
+
+impl SequenceFrames {
+    /// Frames given by their paths, in playback order.
+    pub fn listed(paths: Vec<AssetPath<'static>>) -> Self {
+        Self(Frames::Listed(paths))
+    }
+
+    /// Number of frames.
+    pub fn len(&self) -> usize {
+        match &self.0 {
+            Frames::Listed(paths) => paths.len(),
+            Frames::Numbered { count, .. } => *count as usize,
+        }
+    }
+
+    /// Whether there are no frames.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The path of frame `index` (from 0), or `None` past the end.
+    pub fn get(&self, index: usize) -> Option<AssetPath<'static>> {
+        match &self.0 {
+            Frames::Listed(paths) => paths.get(index).cloned(),
+            Frames::Numbered { base, pattern, first, count } => {
+                let index = u32::try_from(index).ok().filter(|i| i < count)?;
+                // Checked when parsed: every number expands and resolves.
+                base.resolve_embed_str(&expand(pattern, first + index)?).ok()
+            }
+        }
+    }
+
+    /// The frames' paths in playback order.
+    pub fn iter(&self) -> impl Iterator<Item = AssetPath<'static>> + '_ {
+        (0..self.len()).filter_map(|i| self.get(i))
+    }
+}
+
 /// Expands a numbered-file pattern (`{}` or `{:0N}`) for `number`.
 fn expand(pattern: &str, number: u32) -> Option<String> {
     let open = pattern.find('{')?;
@@ -136,41 +186,39 @@ pub fn parse_manifest(text: &str, base: &AssetPath<'_>) -> Result<SplatSequence,
     if !(manifest.fps.is_finite() && manifest.fps > 0.0 && manifest.fps <= 10_000.0) {
         return Err(invalid(format!("fps {} is not in (0, 10000]", manifest.fps)));
     }
-    let names: Vec<String> = match manifest.frames {
+    let resolve = |name: &str| {
+        if name.is_empty() {
+            return Err(invalid("an empty frame name".into()));
+        }
+        base.resolve_embed_str(name).map_err(|e| invalid(format!("frame `{name}`: {e}")))
+    };
+    let frames = match manifest.frames {
         FrameList::List(names) => {
             if names.len() > MAX_SEQUENCE_FRAMES as usize {
                 return Err(invalid(format!("{} frames listed; at most {MAX_SEQUENCE_FRAMES}", names.len())));
             }
-            names
+            SequenceFrames::listed(names.iter().map(|name| resolve(name)).collect::<Result<_, _>>()?)
         }
         FrameList::Pattern { pattern, first, count } => {
             if count > MAX_SEQUENCE_FRAMES {
                 return Err(invalid(format!("{count} frames; at most {MAX_SEQUENCE_FRAMES}")));
             }
-            if first.checked_add(count).is_none() {
+            let Some(end) = first.checked_add(count) else {
                 return Err(invalid(format!("frame numbers {first} + {count} overflow")));
-            }
-            let mut names = Vec::with_capacity(count as usize);
-            for number in first..first + count {
+            };
+            // Names differ only in their digits: the first and last frames
+            // resolving means every one does.
+            for number in [first, end.saturating_sub(1).max(first)] {
                 let name = expand(&pattern, number)
                     .ok_or_else(|| invalid(format!("pattern `{pattern}` needs exactly one `{{}}` or `{{:0N}}` placeholder")))?;
-                names.push(name);
+                resolve(&name)?;
             }
-            names
+            SequenceFrames(Frames::Numbered { base: base.clone_owned(), pattern, first, count })
         }
     };
-    if names.is_empty() {
+    if frames.is_empty() {
         return Err(invalid("the sequence has no frames".into()));
     }
-    let frames = names
-        .iter()
-        .map(|name| {
-            if name.is_empty() {
-                return Err(invalid("an empty frame name".into()));
-            }
-            base.resolve_embed_str(name).map_err(|e| invalid(format!("frame `{name}`: {e}")))
-        })
-        .collect::<Result<Vec<_>, _>>()?;
     Ok(SplatSequence { fps: manifest.fps, frames, settings: manifest.settings })
 }
 
@@ -214,10 +262,11 @@ mod tests {
     fn patterns_and_lists_resolve_next_to_the_manifest() {
         let s = parse(r#"(fps: 30.0, frames: Pattern(pattern: "wave_{:04}.sog", first: 1, count: 3))"#).unwrap();
         let names: Vec<String> = s.frames.iter().map(|p| p.to_string()).collect();
+        assert_eq!(s.frames.get(3), None);
         assert_eq!(names, ["clips/wave/wave_0001.sog", "clips/wave/wave_0002.sog", "clips/wave/wave_0003.sog"]);
         assert_eq!(s.duration_seconds(), 0.1);
         let l = parse(r#"(fps: 2.0, frames: List(["a.ply", "../b.spz"]), settings: Some((axes: AsIs)))"#).unwrap();
-        assert_eq!(l.frames[1].to_string(), "clips/b.spz");
+        assert_eq!(l.frames.get(1).unwrap().to_string(), "clips/b.spz");
         assert_eq!(l.settings.map(|s| s.axes), Some(crate::splat::asset::AxisConvention::AsIs));
         assert_eq!(expand("f{}.ply", 7).as_deref(), Some("f7.ply"));
     }

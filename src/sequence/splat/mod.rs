@@ -31,7 +31,7 @@ use bevy::platform::collections::HashMap;
 use bevy::prelude::*;
 
 pub use manifest::{
-    FrameList, MAX_MANIFEST_BYTES, MAX_SEQUENCE_FRAMES, SequenceError, SplatSequence, SplatSequenceLoader, parse_manifest,
+    FrameList, MAX_MANIFEST_BYTES, MAX_SEQUENCE_FRAMES, SequenceError, SequenceFrames, SplatSequence, SplatSequenceLoader, parse_manifest,
 };
 
 use crate::splat::asset::GaussianSplats;
@@ -191,16 +191,20 @@ pub fn stream_sequence_frames(
         let wanted = window_frames(current, count, *window, forward, wrap);
         status.resident.retain(|index, _| wanted.contains(index));
         for &index in &wanted {
-            status.resident.entry(index).or_insert_with(|| {
-                let path = asset.frames[index].clone();
-                match asset.settings.clone() {
-                    Some(settings) => asset_server
-                        .load_builder()
-                        .with_settings(move |s: &mut SplatLoaderSettings| *s = settings.clone())
-                        .load(path),
-                    None => asset_server.load(path),
-                }
-            });
+            if status.resident.contains_key(&index) {
+                continue;
+            }
+            let Some(path) = asset.frames.get(index) else {
+                continue;
+            };
+            let handle = match asset.settings.clone() {
+                Some(settings) => asset_server
+                    .load_builder()
+                    .with_settings(move |s: &mut SplatLoaderSettings| *s = settings.clone())
+                    .load(path),
+                None => asset_server.load(path),
+            };
+            status.resident.insert(index, handle);
         }
         status.current = Some(current);
         let Some(handle) = status.resident.get(&current).cloned() else {
@@ -211,7 +215,7 @@ pub fn stream_sequence_frames(
             warn!(
                 "bevy_radiance: frame {current} of sequence {:?} ({}) failed to load; the last good frame stays on screen",
                 sequence.0.path(),
-                asset.frames[current]
+                asset.frames.get(current).map(|p| p.to_string()).unwrap_or_default()
             );
         }
         if status.displayed != Some(current) && splats.contains(&handle) {
