@@ -58,6 +58,9 @@ pub enum HeadlessError {
     /// One of the plugin's shaders failed to load.
     #[error("a radiance shader failed to load: {0}")]
     ShaderFailed(String),
+    /// A view read with the reader of the other image format.
+    #[error("wrong readback: {0}")]
+    WrongReadback(&'static str),
     /// The camera's image size is zero or too large.
     #[error("invalid image size {0}×{1}")]
     ImageSize(u32, u32),
@@ -85,6 +88,10 @@ pub struct HeadlessSettings {
     pub asset_folder: String,
     /// Which of the crate's plugins the app gets.
     pub plugins: HeadlessPlugins,
+    /// Reload assets whose files change on disk (Bevy's asset watcher). Needs
+    /// the crate's `hot_reload` feature (Bevy's `file_watcher`); without it
+    /// Bevy logs that watching is unsupported and nothing reloads.
+    pub watch_for_changes: bool,
 }
 
 /// Which of the crate's plugins a [`HeadlessRenderer`] adds.
@@ -106,6 +113,7 @@ impl Default for HeadlessSettings {
             diagnostics: false,
             asset_folder: "assets".to_string(),
             plugins: HeadlessPlugins::All,
+            watch_for_changes: false,
         }
     }
 }
@@ -126,6 +134,12 @@ pub struct HeadlessCamera {
     /// Radiance-field render scale of the camera
     /// ([`RadianceFieldCamera`](crate::field::RadianceFieldCamera)); 1 = full resolution.
     pub field_render_scale: f32,
+    /// Render into an `Rgba16Float` image of linear, unclamped values, read
+    /// with [`HeadlessRenderer::read_view_linear`] (with [`hdr`](Self::hdr)
+    /// on, nothing on the way is clamped to 8 bits: a NaN or infinite value
+    /// reaches the image). Off: an `Rgba8UnormSrgb` image, read with
+    /// [`HeadlessRenderer::read_view`].
+    pub float_output: bool,
 }
 
 impl HeadlessCamera {
@@ -138,6 +152,7 @@ impl HeadlessCamera {
             msaa: 1,
             hdr: false,
             field_render_scale: 1.0,
+            float_output: false,
         }
     }
 }
@@ -175,6 +190,7 @@ impl HeadlessRenderer {
             })
             .set(AssetPlugin {
                 file_path: settings.asset_folder.clone(),
+                watch_for_changes_override: Some(settings.watch_for_changes),
                 ..default()
             })
             .disable::<PipelinedRenderingPlugin>();
@@ -316,7 +332,7 @@ impl HeadlessRenderer {
                 depth_or_array_layers: 1,
             },
             TextureDimension::D2,
-            TextureFormat::Rgba8UnormSrgb,
+            if camera.float_output { TextureFormat::Rgba16Float } else { TextureFormat::Rgba8UnormSrgb },
             RenderAssetUsages::RENDER_WORLD,
         );
         image.texture_descriptor.usage |=
@@ -346,6 +362,7 @@ impl HeadlessRenderer {
             image: handle,
             width,
             height,
+            float_output: camera.float_output,
         })
     }
 
@@ -356,8 +373,32 @@ impl HeadlessRenderer {
         }
     }
 
-    /// Renders a frame and reads the view's image back.
+    /// Renders a frame and reads the view's image back (an 8-bit view: see
+    /// [`HeadlessCamera::float_output`]).
     pub fn read_view(&mut self, view: &HeadlessView) -> Result<RgbaImage, HeadlessError> {
+        if view.float_output {
+            return Err(HeadlessError::WrongReadback("the view renders floats: read it with read_view_linear"));
+        }
+        Ok(RgbaImage {
+            width: view.width,
+            height: view.height,
+            data: self.read_texture(view, 4)?,
+        })
+    }
+
+    /// Renders a frame and reads a float view's image back: linear RGBA per
+    /// pixel, row by row, exactly as rendered (NaN and infinities included).
+    pub fn read_view_linear(&mut self, view: &HeadlessView) -> Result<Vec<[f32; 4]>, HeadlessError> {
+        if !view.float_output {
+            return Err(HeadlessError::WrongReadback("the view renders 8-bit sRGB: read it with read_view"));
+        }
+        let bytes = self.read_texture(view, 8)?;
+        let value = |b: &[u8]| half::f16::from_le_bytes([b[0], b[1]]).to_f32();
+        Ok(bytes.chunks_exact(8).map(|p| [value(&p[0..2]), value(&p[2..4]), value(&p[4..6]), value(&p[6..8])]).collect())
+    }
+
+    /// Renders until the view's texture is read back; its rows, unpadded.
+    fn read_texture(&mut self, view: &HeadlessView, bytes_per_pixel: usize) -> Result<Vec<u8>, HeadlessError> {
         let result: Arc<Mutex<Option<Vec<u8>>>> = Arc::default();
         let sink = result.clone();
         let readback = self
@@ -384,11 +425,7 @@ impl HeadlessRenderer {
             return Err(error);
         }
         let data = data.ok_or(HeadlessError::NoReadback(MAX_UPDATES))?;
-        Ok(RgbaImage {
-            width: view.width,
-            height: view.height,
-            data: unpad_rows(&data, view.width, view.height),
-        })
+        Ok(unpad_rows(&data, view.width, view.height, bytes_per_pixel))
     }
 
     /// Removes a view's camera and image.
@@ -399,7 +436,9 @@ impl HeadlessRenderer {
     }
 
     /// Renders one image from `camera`: RGB composited over the background, A =
-    /// coverage; no tonemapping, no colour-space change.
+    /// coverage; no tonemapping, no colour-space change. (An 8-bit image: a
+    /// [`float_output`](HeadlessCamera::float_output) camera is read through
+    /// [`spawn_view`](Self::spawn_view) and [`read_view_linear`](Self::read_view_linear).)
     pub fn render(&mut self, camera: &HeadlessCamera) -> Result<RgbaImage, HeadlessError> {
         let view = self.spawn_view(camera)?;
         // The render target is prepared during the first frame; the camera draws
@@ -420,11 +459,12 @@ pub struct HeadlessView {
     pub image: Handle<Image>,
     width: u32,
     height: u32,
+    float_output: bool,
 }
 
 /// Removes the 256-byte row padding of a texture readback.
-fn unpad_rows(data: &[u8], width: u32, height: u32) -> Vec<u8> {
-    let row = width as usize * 4;
+fn unpad_rows(data: &[u8], width: u32, height: u32, bytes_per_pixel: usize) -> Vec<u8> {
+    let row = width as usize * bytes_per_pixel;
     let padded = RenderDevice::align_copy_bytes_per_row(row);
     if padded == row || height <= 1 {
         return data[..(row * height as usize).min(data.len())].to_vec();

@@ -66,8 +66,10 @@ fn warnings_since(start: usize) -> (usize, Vec<String>) {
     (n, messages[messages.len() - n.min(messages.len())..].to_vec())
 }
 
+/// The synthetic blob field (a 2^8 table would leave the blob empty: the
+/// field must be visible for the before/after images to check it).
 fn small_field() -> RadianceField {
-    test_field(&TestSnapshotSpec { log2_hashmap_size: 8, ..Default::default() })
+    test_field(&TestSnapshotSpec::default())
 }
 
 /// A camera at a fixed place; fields at half resolution (marching is the
@@ -78,10 +80,12 @@ fn camera(width: u32, height: u32) -> bevy_radiance::headless::HeadlessCamera {
     camera
 }
 
-/// Where churned fields go: behind the camera, so they are extracted,
-/// prepared and drawn (their rays miss their box) without the cost of
-/// marching them.
-const OUT_OF_SIGHT: Vec3 = Vec3::new(0.0, 0.0, 8.0);
+/// Where churned fields go: behind the camera, so they are extracted and
+/// uploaded, and culled per view without the cost of marching them.
+const OUT_OF_SIGHT: Transform = Transform::from_xyz(0.0, 0.0, 8.0);
+
+/// A field in sight that covers a few pixels: every camera marches it, cheaply.
+const SMALL_IN_SIGHT: Transform = Transform::from_xyz(-0.3, 0.0, -0.5).with_scale(Vec3::splat(0.05));
 
 /// Panics (with a count, not the pixels) unless two images are equal.
 fn assert_same(a: &RgbaImage, b: &RgbaImage, what: &str) {
@@ -112,18 +116,18 @@ fn spawn_scene(
     r: &mut HeadlessRenderer,
     splats: &Handle<GaussianSplats>,
     field: &Handle<RadianceField>,
-    field_at: Vec3,
+    field_at: Transform,
 ) -> [Entity; 2] {
     let world = r.world_mut();
     [
         world.spawn((GaussianSplat3d(splats.clone()), Transform::from_xyz(0.2, 0.0, 0.0))).id(),
-        world.spawn((RadianceField3d(field.clone()), Transform::from_translation(field_at))).id(),
+        world.spawn((RadianceField3d(field.clone()), field_at)).id(),
     ]
 }
 
 /// The shared scene, both captures in sight, rendered by a fresh camera.
 fn render_scene(r: &mut HeadlessRenderer, splats: &Handle<GaussianSplats>, field: &Handle<RadianceField>) -> RgbaImage {
-    let scene = spawn_scene(r, splats, field, Vec3::new(-0.3, 0.0, -0.5));
+    let scene = spawn_scene(r, splats, field, Transform::from_xyz(-0.3, 0.0, -0.5));
     let image = r.render(&camera(40, 30)).expect("render");
     for e in scene {
         r.world_mut().despawn(e);
@@ -159,7 +163,7 @@ fn a_thousand_spawn_despawn_cycles_return_memory_to_baseline() {
             world.spawn((GaussianSplat3d(own), Transform::from_xyz(0.0, 0.5, 0.0))).id(),
             world.spawn((GaussianSplat3d(dynamic), Playback::new(), Transform::from_xyz(0.5, 0.0, 0.0))).id(),
         ];
-        entities.push(world.spawn((RadianceField3d(shared_field.clone()), Transform::from_translation(OUT_OF_SIGHT))).id());
+        entities.push(world.spawn((RadianceField3d(shared_field.clone()), OUT_OF_SIGHT)).id());
         if cycle % 50 == 0 {
             let playback = Playback::new().with_clock(PlaybackClock::Manual).with_mode(LoopMode::Loop);
             entities.push(world.spawn((SplatSequence3d(sequence.clone()), playback)).id());
@@ -206,7 +210,7 @@ fn two_hundred_cameras_with_resizes_msaa_and_hdr_leave_nothing_behind() {
     let splats = r.world_mut().resource_mut::<Assets<GaussianSplats>>().add(synthetic_splats(300, 2, 2));
     let field = r.world_mut().resource_mut::<Assets<RadianceField>>().add(small_field());
     let before = render_scene(&mut r, &splats, &field);
-    let scene = spawn_scene(&mut r, &splats, &field, OUT_OF_SIGHT);
+    let scene = spawn_scene(&mut r, &splats, &field, SMALL_IN_SIGHT);
     r.update();
     let no_views = RadianceMemoryStats { splat_views: default(), field_views: default(), ..r.memory_stats() };
     settle(&mut r, &no_views, "scene without cameras");

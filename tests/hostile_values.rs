@@ -5,11 +5,19 @@
 //! quaternions, scales of 1e30) load, and a splat whose covariance overflows
 //! in the projection is culled by the CPU reference (it draws nothing).
 //! Quantised formats (SPZ, `.splat`, SOG, compressed PLY
-//! attributes) cannot encode these values.
+//! attributes) cannot encode these values. On the GPU, extreme but valid
+//! values (and near-degenerate 4D covariances) never make an output pixel
+//! NaN or infinite (read back from an HDR float view).
 
 mod common;
 
 use bevy::math::{Mat4, Quat, Vec3};
+use bevy::prelude::{Assets, Transform};
+use bevy_radiance::field::RadianceField;
+use bevy_radiance::scene::{GaussianSplat3d, RadianceField3d};
+use bevy_radiance::splat::motion::SplatMotion;
+use bevy_radiance::testing::field::{TestSnapshotSpec, test_field};
+use bevy_radiance::timeline::{Playback, PlaybackClock};
 use bevy_radiance::io::dynamic_ply::write_spacetime_ply;
 use bevy_radiance::io::gltf_splats::{parse_gltf_splats, write_glb_splats};
 use bevy_radiance::io::ply::PlyFormat;
@@ -112,4 +120,65 @@ fn finite_extremes_load_and_overflowing_splats_draw_nothing() {
     let without_image = reference(&camera, &[item(&without)]);
     assert!(with_image.pixels.iter().all(|p| p.is_finite()), "no NaN or infinite pixel");
     assert_eq!(with_image.pixels, without_image.pixels, "the overflowing splat is culled");
+}
+
+/// Extreme but loadable values in every splat attribute, a 4D clip with a
+/// near-degenerate temporal covariance and huge spatial scales, and a field,
+/// rendered on the GPU through an HDR view into a float image: no pixel is
+/// NaN or infinite, at several clip times and with and without MSAA.
+#[test]
+fn no_output_pixel_is_nan_or_infinite() {
+    let mut splats = synthetic_splats(400, 1, 11);
+    let eye = Vec3::new(0.2, 0.3, 3.0);
+    splats.scales[0] = Vec3::splat(1e30);
+    splats.scales[1] = Vec3::splat(1e-30);
+    splats.scales[2] = Vec3::new(1e30, 1e-30, 1.0);
+    splats.opacities[3] = 1.0;
+    splats.opacities[4] = 1e-40;
+    splats.sh[5 * 4] = [1e30, -1e30, 1e30];
+    splats.sh[6 * 4 + 1] = [3e38, 3e38, -3e38];
+    splats.positions[7] = eye;
+    splats.positions[8] = Vec3::new(1e30, -1e30, 1e30);
+    splats.positions[9] = eye + Vec3::new(0.0, 0.0, -1e-7);
+    splats.validate().expect("extreme but valid values");
+
+    let mut clip = synthetic_dynamic(MotionKind::Sliced4d, 200, 12);
+    if let SplatMotion::Sliced4d(m) = &mut clip.motion {
+        m.time_scales[0] = 1e-20;
+        m.time_scales[1] = 1e15;
+        clip.scales[2] = Vec3::splat(1e15);
+        m.recompute_covariance(&clip.rotations, &clip.scales);
+    }
+    clip.validate().expect("near-degenerate but valid motion");
+
+    let mut r = renderer();
+    let field: RadianceField = test_field(&TestSnapshotSpec::default());
+    let world = r.world_mut();
+    let splats = world.resource_mut::<Assets<GaussianSplats>>().add(splats);
+    let clip = world.resource_mut::<Assets<GaussianSplats>>().add(clip);
+    let field = world.resource_mut::<Assets<RadianceField>>().add(field);
+    world.spawn((GaussianSplat3d(splats), Transform::IDENTITY));
+    let playback = Playback::new().with_clock(PlaybackClock::Manual);
+    let clip_entity = world.spawn((GaussianSplat3d(clip), playback, Transform::from_xyz(0.3, 0.0, 0.0))).id();
+    world.spawn((RadianceField3d(field), Transform::from_xyz(-0.4, 0.0, -0.5)));
+
+    for msaa in [1, 4] {
+        let mut camera = look_at_camera(64, 48, eye, Vec3::ZERO, 60f32.to_radians());
+        camera.hdr = true;
+        camera.float_output = true;
+        camera.msaa = msaa;
+        camera.field_render_scale = 0.25;
+        let view = r.spawn_view(&camera).expect("a view");
+        for time in [0.0, 0.37, 1.0] {
+            r.world_mut().get_mut::<Playback>(clip_entity).expect("the clip").time = time;
+            r.update();
+            let pixels = r.read_view_linear(&view).expect("readback");
+            let bad = pixels.iter().filter(|p| p.iter().any(|v| !v.is_finite())).count();
+            let covered = pixels.iter().filter(|p| p[3] > 0.05).count();
+            println!("MSAA {msaa}, time {time}: {covered} of {} pixels covered, {bad} not finite", pixels.len());
+            assert!(covered > pixels.len() / 10, "MSAA {msaa}, time {time}: the scene is on screen ({covered} pixels)");
+            assert_eq!(bad, 0, "MSAA {msaa}, time {time}: {bad} pixels are NaN or infinite");
+        }
+        r.despawn_view(view);
+    }
 }

@@ -2,7 +2,8 @@
 
 #import bevy_radiance::field::network::{density_activation, field, field_colour, field_density, occupancy}
 
-// Ray-marches one radiance field per pixel (fullscreen triangle), stopping at
+// Ray-marches one radiance field per pixel (fullscreen triangle, scissored to the
+// field's projected box), stopping at
 // the opaque mesh depth; the output (premultiplied colour, coverage) is blended
 // "under" earlier (nearer) fields in the view's field layer. The fragment entry
 // point of each network architecture (generated, see

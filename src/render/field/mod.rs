@@ -9,8 +9,10 @@
 //! | `Render` | [`prepare::measure_field_memory`] | `RenderSystems::PrepareResources`, after [`RadianceRenderSystems::PrepareFields`] |
 //! | `Core3d` | [`node::field_pass`] | [`RadianceRenderSystems::FieldPass`] |
 //!
-//! Per camera, each visible field is ray-marched per pixel by a fullscreen
-//! fragment shader (hash grid + MLPs evaluated per sample, generated for the
+//! Per camera, each visible field is ray-marched per pixel by a fragment
+//! shader drawn over the screen rectangle its render box projects to (a
+//! scissor; a field behind the camera or off screen is not drawn at all,
+//! [`prepare::field_scissor`]) (hash grid + MLPs evaluated per sample, generated for the
 //! field's architecture by [`codegen`]; empty space skipped with the
 //! occupancy grid; rays stopped at the meshes' depth), nearest field first,
 //! into a field layer covering the viewport at the camera's render scale

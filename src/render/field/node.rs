@@ -41,6 +41,8 @@ pub fn field_pass(
                 continue;
             };
             pass.set_pipeline(march);
+            let size = draw.scissor.size();
+            pass.set_scissor_rect(draw.scissor.min.x, draw.scissor.min.y, size.x, size.y);
             pass.set_bind_group(1, &draw.bind_group, &[draw.uniform_offset]);
             pass.draw(0..3, 0..1);
         }

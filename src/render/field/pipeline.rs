@@ -1,4 +1,5 @@
-//! Pipelines of the radiance-field pass: a fullscreen fragment ray marcher per
+//! Pipelines of the radiance-field pass: a fragment ray marcher (a fullscreen
+//! triangle clipped to the field's scissor rectangle) per
 //! field architecture, blended front to back ("under") into the view's field
 //! layer, specialized per [`MarchKey`].
 //!

@@ -31,6 +31,50 @@ pub struct FieldDraw {
     pub bind_group: BindGroup,
     /// Dynamic offset of its uniform.
     pub uniform_offset: u32,
+    /// The layer pixels its render box can cover (the pass's scissor).
+    pub scissor: URect,
+}
+
+/// The pixels of a `layer_size` layer that a field's render box can cover,
+/// seen through `clip_from_world`: the bounds of its eight projected corners
+/// (plus a pixel), the whole layer when the box straddles the camera plane,
+/// `None` when it is entirely behind the camera or off screen.
+pub fn field_scissor(uniform: &FieldUniform, clip_from_world: Mat4, layer_size: UVec2) -> Option<URect> {
+    let world_from_unit = uniform.unit_from_world.inverse();
+    let local_to_render = Mat3::from_cols(
+        uniform.render_to_local[0].truncate(),
+        uniform.render_to_local[1].truncate(),
+        uniform.render_to_local[2].truncate(),
+    )
+    .transpose();
+    let (lo, hi) = (uniform.render_min.truncate(), uniform.render_max.truncate());
+    let full = URect::from_corners(UVec2::ZERO, layer_size);
+    let (mut min, mut max) = (Vec2::MAX, Vec2::MIN);
+    let mut behind = 0;
+    for i in 0..8 {
+        let corner = Vec3::select(BVec3::new(i & 1 != 0, i & 2 != 0, i & 4 != 0), hi, lo);
+        let clip = clip_from_world * world_from_unit * (local_to_render * corner).extend(1.0);
+        if !clip.is_finite() {
+            return Some(full);
+        }
+        if clip.w <= 1e-6 {
+            behind += 1;
+            continue;
+        }
+        let ndc = clip.truncate().truncate() / clip.w;
+        let pixel = Vec2::new(ndc.x * 0.5 + 0.5, 0.5 - ndc.y * 0.5) * layer_size.as_vec2();
+        min = min.min(pixel);
+        max = max.max(pixel);
+    }
+    match behind {
+        8 => None,
+        0 => {
+            let min = (min - 1.0).floor().clamp(Vec2::ZERO, layer_size.as_vec2()).as_uvec2();
+            let max = (max + 1.0).ceil().clamp(Vec2::ZERO, layer_size.as_vec2()).as_uvec2();
+            (max.x > min.x && max.y > min.y).then(|| URect::from_corners(min, max))
+        }
+        _ => Some(full),
+    }
 }
 
 /// Uniform buffers of a view, kept across frames and rewritten in place.
@@ -117,14 +161,18 @@ pub fn prepare_field_views(
         let camera_layers = layers.map(|l| l.0.clone()).unwrap_or_default();
         let cv = camera_view(view, viewport_size);
         let camera_position = cv.world_position();
-        let mut fields: Vec<(f32, &GpuRadianceField, FieldUniform, bool)> = extracted
+        let clip_from_world = view.clip_from_view * view.world_from_view.to_matrix().inverse();
+        let mut fields: Vec<(f32, &GpuRadianceField, FieldUniform, bool, URect)> = extracted
             .0
             .iter()
             .filter(|f| f.layers.intersects(&camera_layers))
             .filter_map(|f| {
                 let gpu = assets.get(f.asset).filter(|g| g.buffers.is_some())?;
+                let uniform = gpu.uniform(f.world_from_local, &f.settings);
+                // A field out of sight costs nothing; one in sight, only its pixels.
+                let scissor = field_scissor(&uniform, clip_from_world, layer_size)?;
                 let distance = f.world_from_local.w_axis.truncate().distance(camera_position);
-                Some((distance, gpu, gpu.uniform(f.world_from_local, &f.settings), f.settings.additive))
+                Some((distance, gpu, uniform, f.settings.additive, scissor))
             })
             .collect();
         if fields.is_empty() || view.clip_from_view.w_axis.w == 1.0 {
@@ -161,7 +209,7 @@ pub fn prepare_field_views(
         });
         buffers.layer_rect.write_buffer(&device, &queue);
         buffers.fields.clear();
-        let offsets: Vec<u32> = fields.iter().map(|(_, _, u, _)| buffers.fields.push(u)).collect();
+        let offsets: Vec<u32> = fields.iter().map(|(_, _, u, _, _)| buffers.fields.push(u)).collect();
         buffers.fields.write_buffer(&device, &queue);
 
         let multisampled_depth = msaa.samples() > 1;
@@ -186,7 +234,7 @@ pub fn prepare_field_views(
         );
         let field_layout = pipeline_cache.get_bind_group_layout(&pipelines.field_layout);
         let mut draws = Vec::with_capacity(fields.len());
-        for ((_, gpu, _, additive), uniform_offset) in fields.iter().zip(offsets) {
+        for ((_, gpu, _, additive, scissor), uniform_offset) in fields.iter().zip(offsets) {
             let Some(field_buffers) = &gpu.buffers else {
                 continue;
             };
@@ -205,6 +253,7 @@ pub fn prepare_field_views(
                     )),
                 ),
                 uniform_offset,
+                scissor: *scissor,
             });
         }
         let layer = layer_texture(&mut texture_cache, &device, "bevy_radiance:field_layer", layer_size, 1);
@@ -245,4 +294,44 @@ pub fn measure_field_memory(
         stats.field_assets = field_assets;
         stats.field_views = field_views;
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A unit-cube field at the origin, seen from +Z by a 90° camera.
+    fn setup(camera_z: f32) -> (FieldUniform, Mat4) {
+        let uniform = FieldUniform {
+            unit_from_world: Mat4::from_translation(Vec3::splat(0.5)),
+            render_to_local: [Vec4::X, Vec4::Y, Vec4::Z],
+            render_min: Vec4::ZERO,
+            render_max: Vec4::ONE,
+            ..Default::default()
+        };
+        let view_from_world = Mat4::from_translation(Vec3::new(0.0, 0.0, -camera_z));
+        let clip_from_view = Mat4::perspective_infinite_reverse_rh(std::f32::consts::FRAC_PI_2, 1.0, 0.1);
+        (uniform, clip_from_view * view_from_world)
+    }
+
+    #[test]
+    fn scissor_bounds_the_box_and_culls_what_is_out_of_sight() {
+        let size = UVec2::new(100, 100);
+        // In front: the box (±0.5 at 2.5..3.5 away) covers the middle of the layer.
+        let (uniform, clip_from_world) = setup(3.0);
+        let rect = field_scissor(&uniform, clip_from_world, size).expect("in sight");
+        assert!(rect.min.x >= 30 && rect.max.x <= 70 && rect.min.y >= 30 && rect.max.y <= 70, "{rect:?}");
+        // The near face, 2.5 away, spans ±0.2 in NDC: pixels 40..60, plus one.
+        assert_eq!(rect, URect::new(39, 39, 62, 62));
+        // Behind the camera: culled.
+        let (uniform, clip_from_world) = setup(-3.0);
+        assert_eq!(field_scissor(&uniform, clip_from_world, size), None);
+        // The camera inside the box: the whole layer.
+        let (uniform, clip_from_world) = setup(0.0);
+        assert_eq!(field_scissor(&uniform, clip_from_world, size), Some(URect::from_corners(UVec2::ZERO, size)));
+        // Off to the side: culled.
+        let (mut uniform, clip_from_world) = setup(3.0);
+        uniform.unit_from_world = Mat4::from_translation(Vec3::new(-20.0, 0.5, 0.5));
+        assert_eq!(field_scissor(&uniform, clip_from_world, size), None);
+    }
 }
