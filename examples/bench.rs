@@ -277,6 +277,16 @@ fn soak(renderer: &mut HeadlessRenderer, frames: usize, size: UVec2) -> Result<(
         if i % CYCLE == 0 {
             // The sample point: same entities, same view size every cycle.
             samples.push((renderer.memory_stats(), resident_bytes()));
+            if i > 0 && i % (10 * CYCLE) == 0 {
+                // Progress on stderr, so a long soak shows where it is.
+                let (stats, rss) = samples.last().expect("just pushed");
+                eprintln!(
+                    "soak: frame {i}, {:.1} ms/frame so far, GPU {} bytes, resident {} bytes",
+                    start.elapsed().as_secs_f64() * 1e3 / i as f64,
+                    stats.total().bytes,
+                    rss.map_or("?".to_string(), |b| b.to_string())
+                );
+            }
             renderer.despawn_view(view);
             view = renderer.spawn_view(&camera(i, sizes[(i / CYCLE) % sizes.len()]))?;
             // The field at quarter resolution: marching is the slow part on software adapters.

@@ -182,3 +182,27 @@ fn no_output_pixel_is_nan_or_infinite() {
         r.despawn_view(view);
     }
 }
+
+/// A splat whose covariance overflows (scale 1e30) is hidden on the GPU as in
+/// the CPU reference, and costs the splats packed beside it no precision: the
+/// scene with it renders as the CPU reference of the scene without it.
+#[test]
+fn an_overflowing_outlier_changes_nothing_on_the_gpu() {
+    let mut r = renderer();
+    let camera = look_at_camera(96, 64, Vec3::new(0.0, 0.2, 3.0), Vec3::ZERO, 60f32.to_radians());
+    let mut huge = synthetic_splats(2000, 1, 21);
+    let mut without = huge.clone();
+    for i in (0..huge.len()).step_by(97) {
+        huge.scales[i] = Vec3::new(1e30, 0.01, 0.01);
+    }
+    without.retain(|i| i % 97 != 0);
+    let entity = r.spawn_splats(huge, bevy::prelude::Transform::IDENTITY);
+    let gpu = r.render(&camera).expect("render");
+    r.world_mut().despawn(entity);
+    let item = ReferenceItem { splats: &without, world_from_local: Mat4::IDENTITY, params: SplatParams::default(), time: 0.0 };
+    let cpu = reference(&camera, &[item]);
+    let (p, m) = compare(&gpu, &cpu, "overflowing_outliers");
+    println!("21 overflowing outliers among 2,000 splats: PSNR {p:.2} dB against the reference without them (max error {m})");
+    assert_not_blank(&gpu, "outliers scene");
+    assert!(p >= 45.0, "PSNR {p:.2} dB < 45 (max error {m})");
+}

@@ -126,6 +126,20 @@ fn unpack_rotation(w: u32) -> Quat {
     Quat::from_array(v)
 }
 
+/// Whether splat `i` can ever be drawn. One whose covariance overflows f32
+/// (a scale above about 1.8e19) never is: the CPU reference hides it
+/// ([`GaussianSplats::evaluate`]). Such a splat is packed with opacity 0 and
+/// left out of its chunk's ranges, so an outlier costs its neighbours no
+/// precision.
+fn drawable(splats: &GaussianSplats, i: usize) -> bool {
+    crate::splat::motion::evaluate::static_covariance(splats.rotations[i], splats.scales[i]).is_finite()
+}
+
+/// A range that saw no value (every splat of the chunk hidden) as `[0, 0]`.
+fn seen_or_zero(lo: Vec3, hi: Vec3) -> (Vec3, Vec3) {
+    if lo.cmple(hi).all() { (lo, hi) } else { (Vec3::ZERO, Vec3::ZERO) }
+}
+
 /// Packs `splats` into the GPU layout.
 pub fn pack_splats(splats: &GaussianSplats) -> PackedSplats {
     let n = splats.len();
@@ -145,6 +159,9 @@ pub fn pack_splats(splats: &GaussianSplats) -> PackedSplats {
         let (mut rest_lo, mut rest_hi) = (f32::INFINITY, f32::NEG_INFINITY);
         for &i in chunk {
             let i = i as usize;
+            if !drawable(splats, i) {
+                continue;
+            }
             pos_lo = pos_lo.min(splats.positions[i]);
             pos_hi = pos_hi.max(splats.positions[i]);
             let s = log_scale(splats.scales[i]);
@@ -162,6 +179,9 @@ pub fn pack_splats(splats: &GaussianSplats) -> PackedSplats {
         if rest_lo > rest_hi {
             (rest_lo, rest_hi) = (0.0, 0.0);
         }
+        let (pos_lo, pos_hi) = seen_or_zero(pos_lo, pos_hi);
+        let (scale_lo, scale_hi) = seen_or_zero(scale_lo, scale_hi);
+        let (dc_lo, dc_hi) = seen_or_zero(dc_lo, dc_hi);
         let entry = SplatChunkGpu {
             position_min: pos_lo.extend(rest_lo),
             position_max: pos_hi.extend(rest_hi),
@@ -181,7 +201,7 @@ pub fn pack_splats(splats: &GaussianSplats) -> PackedSplats {
                 unorm(dc.x, dc_lo.x, dc_hi.x, 255)
                     | (unorm(dc.y, dc_lo.y, dc_hi.y, 255) << 8)
                     | (unorm(dc.z, dc_lo.z, dc_hi.z, 255) << 16)
-                    | (unorm(splats.opacities[i], 0.0, 1.0, 255) << 24),
+                    | (if drawable(splats, i) { unorm(splats.opacities[i], 0.0, 1.0, 255) << 24 } else { 0 }),
             ]);
             let base = (chunk_index * SPLAT_CHUNK_SIZE as usize + j) * rest_bytes;
             for (b, v) in sh[1..k].iter().flatten().enumerate() {
@@ -261,6 +281,39 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn undrawable_outliers_are_hidden_and_cost_their_chunk_nothing() {
+        let mut s = GaussianSplats::with_capacity(3, 0);
+        for (i, scale) in [0.01, 1e30, 0.02].into_iter().enumerate() {
+            s.positions.push(Vec3::new(i as f32 * 0.01, 0.0, 0.0));
+            s.rotations.push(Quat::IDENTITY);
+            s.scales.push(Vec3::splat(scale));
+            s.opacities.push(0.8);
+            s.sh.push([0.1 * i as f32; 3]);
+        }
+        let packed = pack_splats(&s);
+        assert_eq!(packed.chunks.len(), 1);
+        let chunk = &packed.chunks[0];
+        // The chunk's scale range is that of the two drawable splats alone.
+        assert!((chunk.log_scale_max.x - 0.02f32.ln()).abs() < 1e-6, "{:?}", chunk.log_scale_max);
+        for slot in 0..3 {
+            let i = packed.order[slot] as usize;
+            let (_, _, scale, opacity, _) = unpack_splat(&packed, 0, slot);
+            if i == 1 {
+                assert_eq!(opacity, 0.0, "the outlier is hidden");
+            } else {
+                assert!((scale.x / s.scales[i].x - 1.0).abs() < 0.002, "splat {i}: {scale}");
+                assert!((opacity - 0.8).abs() <= 0.5 / 255.0);
+            }
+        }
+        // A chunk of nothing but outliers packs without NaN.
+        let mut all = s.clone();
+        all.retain(|i| i == 1);
+        let packed = pack_splats(&all);
+        let (p, _, scale, opacity, _) = unpack_splat(&packed, 0, 0);
+        assert!(p.is_finite() && scale.is_finite() && opacity == 0.0);
     }
 
     #[test]

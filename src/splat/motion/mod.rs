@@ -63,7 +63,7 @@
 //! kept so that the scene can be written back; they are not a 3D orientation.
 
 mod covariance4d;
-mod evaluate;
+pub(crate) mod evaluate;
 pub mod gpu;
 
 pub use covariance4d::{covariance_4d, rotation_4d};
