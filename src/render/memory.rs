@@ -25,6 +25,15 @@ pub struct GpuMemoryUsage {
 }
 
 impl GpuMemoryUsage {
+    /// The usage of some buffers.
+    pub fn of_buffers<'a>(buffers: impl IntoIterator<Item = &'a Buffer>) -> Self {
+        let mut usage = Self::default();
+        for buffer in buffers {
+            usage.add_buffer(buffer);
+        }
+        usage
+    }
+
     /// Counts a buffer and its size.
     pub fn add_buffer(&mut self, buffer: &Buffer) {
         self.buffers += 1;

@@ -42,13 +42,7 @@ pub struct GpuRadianceField {
 impl GpuRadianceField {
     /// The field's buffers (none for a field the GPU cannot draw).
     pub fn memory(&self) -> GpuMemoryUsage {
-        let mut usage = GpuMemoryUsage::default();
-        if let Some(b) = &self.buffers {
-            for buffer in [&b.grid_params, &b.weights, &b.occupancy] {
-                usage.add_buffer(buffer);
-            }
-        }
-        usage
+        GpuMemoryUsage::of_buffers(self.buffers.iter().flat_map(|b| [&b.grid_params, &b.weights, &b.occupancy]))
     }
 
     /// The uniform of this field placed at `world_from_local` with `settings`.

@@ -102,11 +102,7 @@ impl Default for FieldViewBuffers {
 impl FieldViewBuffers {
     /// The view's uniform buffers.
     pub fn memory(&self) -> GpuMemoryUsage {
-        let mut usage = GpuMemoryUsage::default();
-        for buffer in [self.view.buffer(), self.fields.buffer(), self.layer_rect.buffer()].into_iter().flatten() {
-            usage.add_buffer(buffer);
-        }
-        usage
+        GpuMemoryUsage::of_buffers([self.view.buffer(), self.fields.buffer(), self.layer_rect.buffer()].into_iter().flatten())
     }
 }
 

@@ -166,11 +166,7 @@ impl GpuRadixSort {
 
     /// The sort's buffers, for [`RadianceMemoryStats`](crate::render::memory::RadianceMemoryStats).
     pub fn memory(&self) -> GpuMemoryUsage {
-        let mut usage = GpuMemoryUsage::default();
-        for buffer in self.keys.iter().chain(&self.values).chain([&self.state]).chain(&self.scratch) {
-            usage.add_buffer(buffer);
-        }
-        usage
+        GpuMemoryUsage::of_buffers(self.keys.iter().chain(&self.values).chain([&self.state]).chain(&self.scratch))
     }
 
     /// How many pairs the buffers hold.

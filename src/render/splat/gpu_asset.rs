@@ -67,11 +67,7 @@ pub struct GpuGaussianSplats {
 impl GpuGaussianSplats {
     /// The asset's buffers.
     pub fn memory(&self) -> GpuMemoryUsage {
-        let mut usage = GpuMemoryUsage::default();
-        for buffer in [&self.splats, &self.sh_rest, &self.chunks, &self.motion] {
-            usage.add_buffer(buffer);
-        }
-        usage
+        GpuMemoryUsage::of_buffers([&self.splats, &self.sh_rest, &self.chunks, &self.motion])
     }
 
     /// The model time of the asset at a playback time in seconds.

@@ -157,11 +157,9 @@ pub fn pack_splats(splats: &GaussianSplats) -> PackedSplats {
         let (mut scale_lo, mut scale_hi) = (Vec3::INFINITY, Vec3::NEG_INFINITY);
         let (mut dc_lo, mut dc_hi) = (Vec3::INFINITY, Vec3::NEG_INFINITY);
         let (mut rest_lo, mut rest_hi) = (f32::INFINITY, f32::NEG_INFINITY);
-        for &i in chunk {
+        let shown: Vec<bool> = chunk.iter().map(|&i| drawable(splats, i as usize)).collect();
+        for (&i, _) in chunk.iter().zip(&shown).filter(|(_, shown)| **shown) {
             let i = i as usize;
-            if !drawable(splats, i) {
-                continue;
-            }
             pos_lo = pos_lo.min(splats.positions[i]);
             pos_hi = pos_hi.max(splats.positions[i]);
             let s = log_scale(splats.scales[i]);
@@ -201,7 +199,7 @@ pub fn pack_splats(splats: &GaussianSplats) -> PackedSplats {
                 unorm(dc.x, dc_lo.x, dc_hi.x, 255)
                     | (unorm(dc.y, dc_lo.y, dc_hi.y, 255) << 8)
                     | (unorm(dc.z, dc_lo.z, dc_hi.z, 255) << 16)
-                    | (if drawable(splats, i) { unorm(splats.opacities[i], 0.0, 1.0, 255) << 24 } else { 0 }),
+                    | (if shown[j] { unorm(splats.opacities[i], 0.0, 1.0, 255) << 24 } else { 0 }),
             ]);
             let base = (chunk_index * SPLAT_CHUNK_SIZE as usize + j) * rest_bytes;
             for (b, v) in sh[1..k].iter().flatten().enumerate() {

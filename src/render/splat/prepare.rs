@@ -100,13 +100,8 @@ impl SplatViewBuffers {
 impl SplatViewBuffers {
     /// The view's buffers (projected splats, draw arguments, uniforms, sort).
     pub fn memory(&self) -> GpuMemoryUsage {
-        let mut usage = self.sort.memory();
-        usage.add_buffer(&self.projected);
-        usage.add_buffer(&self.draw_args);
-        for buffer in [self.view_uniform.buffer(), self.entity_uniforms.buffer()].into_iter().flatten() {
-            usage.add_buffer(buffer);
-        }
-        usage
+        let uniforms = [self.view_uniform.buffer(), self.entity_uniforms.buffer()].into_iter().flatten();
+        self.sort.memory() + GpuMemoryUsage::of_buffers([&self.projected, &self.draw_args].into_iter().chain(uniforms))
     }
 }
 
