@@ -1,7 +1,7 @@
 //! Frame-time benchmark of the splat renderer on the shipped capture.
 //!
 //! ```text
-//! cargo run --release --example bench -- [FILE] [--frames N] [--size WxH] [--render-scale S] [--still] [--save OUT.png]
+//! cargo run --release --example bench -- [FILE] [--frames N] [--size WxH] [--render-scale S] [--still] [--save OUT.png] [CROP]
 //! cargo run --release --example bench -- --synthetic static|spacetime|sliced4d:COUNT [--facing-away] [--frames N] [--size WxH]
 //! cargo run --release --example bench -- assets/wave/wave.splatseq.ron [--frames N]
 //! cargo run --release --example bench -- --soak N [--size WxH]
@@ -33,6 +33,10 @@
 //! warm-up, before the timed frames) as an 8-bit RGBA PNG (A = coverage); the
 //! bench prints the orbit's `center:` (for `compare/`, which renders the same
 //! view with another renderer).
+//! CROP is the crop options of `convert` (`--crop`, `--keep-sphere`,
+//! `--remove-box`, `--remove-sphere`), in the loaded scene's frame (Bevy's,
+//! Y up): they put a `SplatCrop` on the capture's entity (the counts below
+//! are then of the cropped capture).
 //! `--soak N` renders N frames (default size 128×72, the field at a quarter of
 //! that) of the shipped capture, the lego field and a 4D clip while everything changes every frame: the
 //! camera orbits, the clip's playhead jumps, a splat entity with a fresh asset
@@ -44,6 +48,9 @@
 use std::path::PathBuf;
 use std::time::Instant;
 
+#[path = "support/crop_args.rs"]
+mod crop_args;
+
 use bevy::diagnostic::DiagnosticsStore;
 use bevy::prelude::*;
 use bevy_radiance::camera::CameraIntrinsics;
@@ -52,7 +59,8 @@ use bevy_radiance::camera::DEFAULT_NEAR;
 use bevy_radiance::field::reference::pixel_ray;
 use bevy_radiance::field::{MarchSettings, RadianceField, field_layer_size, march_ray};
 use bevy_radiance::io::load_radiance_field_file;
-use bevy_radiance::scene::{RadianceField3d, RadianceFieldCamera};
+use bevy_radiance::scene::{RadianceField3d, RadianceFieldCamera, SplatCrop};
+use bevy_radiance::splat::crop::CropVolume;
 use bevy_radiance::io::{SplatLoaderSettings, load_splat_file};
 use bevy_radiance::splat::asset::GaussianSplats;
 use bevy_radiance::splat::motion::MotionKind;
@@ -62,6 +70,7 @@ use bevy_radiance::timeline::Playback;
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut file = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/assets/biker.compressed.ply"));
     let mut frames = 30usize;
+    let mut crop: Vec<CropVolume> = Vec::new();
     let (mut width, mut height) = (1280u32, 720u32);
     let mut render_scale = 1.0f32;
     let mut synthetic: Option<(MotionKind, usize)> = None;
@@ -72,6 +81,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut size_given = false;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
+        if crop_args::parse_crop_option(&arg, || args.next(), &mut crop)? {
+            continue;
+        }
         match arg.as_str() {
             "--frames" => frames = args.next().ok_or("--frames needs a value")?.parse()?,
             "--size" => {
@@ -96,6 +108,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             "--still" => still = true,
             "--save" => save = Some(PathBuf::from(args.next().ok_or("--save needs a path")?)),
             "--render-scale" => render_scale = args.next().ok_or("--render-scale needs a value")?.parse()?,
+            other if other.starts_with("--") => {
+                return Err(format!("unknown option {other} (crop options: {})", crop_args::CROP_USAGE).into());
+            }
             other => file = PathBuf::from(other),
         }
     }
@@ -131,7 +146,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let count = splats.len();
         let center = splats.positions.iter().copied().sum::<Vec3>() / count.max(1) as f32;
         splats_for_count = Some(splats.clone());
-        renderer.spawn_splats(splats, Transform::IDENTITY);
+        let entity = renderer.spawn_splats(splats, Transform::IDENTITY);
+        if !crop.is_empty() {
+            renderer.world_mut().entity_mut(entity).insert(SplatCrop::new(crop.clone()));
+        }
         (center, format!("{count} splats"))
     };
     let intrinsics = CameraIntrinsics::from_horizontal_fov(width, height, 1.2);
@@ -170,7 +188,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("center: {} {} {}", center.x, center.y, center.z);
     println!("frame (CPU + GPU, submit to idle): median {median:.2} ms, mean {mean:.2} ms");
     if let Some(splats) = &splats_for_count {
-        splat_work(splats, &intrinsics.camera_view(orbit(0), DEFAULT_NEAR));
+        splat_work(splats, &crop, &intrinsics.camera_view(orbit(0), DEFAULT_NEAR));
     }
     if let Some((field, world_from_local)) = &field_for_count {
         let full = intrinsics.camera_view(orbit(0), DEFAULT_NEAR);
@@ -215,13 +233,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 /// The splat path's work on the first frame's view, counted by the CPU mirror
 /// (the reference projection and the raster pass's quad extents; software
 /// adapters have no pipeline-statistics query), and its GPU memory per splat.
-fn splat_work(splats: &GaussianSplats, view: &bevy_radiance::camera::CameraView) {
+fn splat_work(splats: &GaussianSplats, crop: &[CropVolume], view: &bevy_radiance::camera::CameraView) {
     use bevy::render::render_asset::RenderAsset;
     use bevy_radiance::render::splat::gpu_asset::GpuGaussianSplats;
     use bevy_radiance::render::splat::prepare::VIEW_BYTES_PER_SPLAT;
     use bevy_radiance::splat::projection::SplatParams;
     use bevy_radiance::splat::reference::{ReferenceItem, project_and_sort, quad_fragments};
-    let item = ReferenceItem { splats, world_from_local: Mat4::IDENTITY, params: SplatParams::default(), time: 0.0 };
+    let item = ReferenceItem { splats, world_from_local: Mat4::IDENTITY, params: SplatParams::default(), time: 0.0, crop };
     let visible = project_and_sort(view, &[item]);
     let fragments: u64 = visible.iter().map(|s| quad_fragments(s, view.size)).sum();
     let n = splats.len().max(1) as f64;

@@ -1,26 +1,34 @@
 //! Converts a splat file between formats, with a summary and an optional crop.
 //!
 //! ```text
-//! cargo run --release --example convert -- INPUT OUTPUT [--crop MINX,MINY,MINZ,MAXX,MAXY,MAXZ] [--overwrite]
+//! cargo run --release --example convert -- INPUT OUTPUT [--crop MINX,MINY,MINZ,MAXX,MAXY,MAXZ] \
+//!     [--keep-sphere X,Y,Z,R] [--remove-box MINX,…,MAXZ] [--remove-sphere X,Y,Z,R] [--overwrite]
 //! ```
 //!
 //! INPUT is any supported format (3DGS PLY, compressed PLY, SPZ, `.splat`,
 //! SOG, `lod-meta.json` — its finest level). OUTPUT's extension picks the
 //! writer: `.ply` (3DGS training layout, binary little-endian) or `.spz`.
-//! Coordinates stay in the canonical 3DGS frame (no axis change); the crop box
-//! is in that frame. An existing OUTPUT is never replaced unless `--overwrite`.
+//! Coordinates stay in the canonical 3DGS frame (no axis change); crop volumes
+//! are in that frame and follow `SplatCrop`'s rule (inside any keep volume,
+//! inside no remove volume; each option may be repeated), so `render` with
+//! the same options previews the result. An existing OUTPUT is never
+//! replaced unless `--overwrite`.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use bevy::math::Vec3;
+#[path = "support/crop_args.rs"]
+mod crop_args;
+
 use bevy_radiance::io::gaussian_ply::write_gaussian_ply;
 use bevy_radiance::io::ply::PlyFormat;
 use bevy_radiance::io::spz::write_spz;
 use bevy_radiance::splat::asset::{AxisConvention, GaussianSplats};
 use bevy_radiance::io::{SplatLoaderSettings, load_splat_file};
 
-const USAGE: &str = "usage: convert INPUT OUTPUT(.ply|.spz) [--crop MINX,MINY,MINZ,MAXX,MAXY,MAXZ] [--overwrite]";
+fn usage() -> String {
+    format!("usage: convert INPUT OUTPUT(.ply|.spz) {} [--overwrite]", crop_args::CROP_USAGE)
+}
 
 fn summary(label: &str, splats: &GaussianSplats, bytes: Option<usize>) {
     let bounds = splats
@@ -34,27 +42,22 @@ fn summary(label: &str, splats: &GaussianSplats, bytes: Option<usize>) {
 
 fn run() -> Result<(), String> {
     let mut positional = Vec::new();
-    let mut crop = None;
+    let mut crop = Vec::new();
     let mut overwrite = false;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
+        if crop_args::parse_crop_option(&arg, || args.next(), &mut crop)? {
+            continue;
+        }
         match arg.as_str() {
             "--overwrite" => overwrite = true,
-            "--crop" => {
-                let text = args.next().ok_or("--crop needs six numbers")?;
-                let v: Result<Vec<f32>, _> = text.split(',').map(|s| s.trim().parse::<f32>()).collect();
-                match v.as_deref() {
-                    Ok([a, b, c, d, e, f]) => crop = Some((Vec3::new(*a, *b, *c), Vec3::new(*d, *e, *f))),
-                    _ => return Err(format!("--crop: `{text}` is not six comma-separated numbers")),
-                }
-            }
-            "-h" | "--help" => return Err(USAGE.into()),
-            other if other.starts_with("--") => return Err(format!("unknown option {other}\n{USAGE}")),
+            "-h" | "--help" => return Err(usage()),
+            other if other.starts_with("--") => return Err(format!("unknown option {other}\n{}", usage())),
             other => positional.push(PathBuf::from(other)),
         }
     }
     let [input, output] = positional.as_slice() else {
-        return Err(USAGE.into());
+        return Err(usage());
     };
     let extension = output.extension().and_then(|e| e.to_str()).unwrap_or("").to_ascii_lowercase();
     if extension != "ply" && extension != "spz" {
@@ -69,10 +72,9 @@ fn run() -> Result<(), String> {
     let input_size = single_file.then(|| std::fs::metadata(input).map(|m| m.len() as usize).ok()).flatten();
     let mut splats = load_splat_file(input, &settings).map_err(|e| e.to_string())?;
     summary(&format!("read {}", input.display()), &splats, input_size);
-    if let Some((lo, hi)) = crop {
-        let keep: Vec<bool> = splats.positions.iter().map(|p| p.cmpge(lo).all() && p.cmple(hi).all()).collect();
-        splats.retain(|i| keep[i]);
-        summary("cropped", &splats, None);
+    if !crop.is_empty() {
+        let removed = splats.crop(&crop, 0.0).map_err(|e| e.to_string())?;
+        summary(&format!("cropped ({removed} removed)"), &splats, None);
     }
     let bytes = match extension.as_str() {
         "ply" => write_gaussian_ply(&splats, PlyFormat::BinaryLittleEndian),

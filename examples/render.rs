@@ -2,7 +2,8 @@
 //!
 //! ```text
 //! cargo run --release --example render -- SCENE_FILE --cameras transforms.json --out DIR \
-//!     [--frames 0,3,5] [--background R,G,B] [--time SECONDS] [--render-scale S] [--check] [--overwrite]
+//!     [--frames 0,3,5] [--background R,G,B] [--time SECONDS] [--render-scale S] [--check] [--overwrite] \
+//!     [--crop MINX,MINY,MINZ,MAXX,MAXY,MAXZ] [--keep-sphere X,Y,Z,R] [--remove-box …] [--remove-sphere X,Y,Z,R]
 //! ```
 //!
 //! SCENE_FILE is a splat file (any supported format) or a radiance field
@@ -16,18 +17,24 @@
 //! (`.splatseq.ron`, whose frame at that time is rendered).
 //! `--render-scale` (0..1, default 1) marches radiance fields at that fraction of
 //! the image resolution and upsamples them.
+//! The crop options put a `SplatCrop` on a splat scene (the same options
+//! as `convert`, which writes the cropped file).
 //! `--check` also renders the CPU reference and prints the PSNR of each frame.
 //! Existing files are never replaced unless `--overwrite` is given.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+#[path = "support/crop_args.rs"]
+mod crop_args;
+
 use bevy::prelude::*;
 use bevy_radiance::camera::{DEFAULT_NEAR, read_transforms};
 use bevy_radiance::headless::{HeadlessCamera, HeadlessRenderer, HeadlessSettings, RgbaImage};
 use bevy_radiance::field::{MarchSettings, RadianceField, render_field_reference_scaled};
 use bevy_radiance::io::load_radiance_field_file;
-use bevy_radiance::scene::RadianceField3d;
+use bevy_radiance::scene::{RadianceField3d, SplatCrop};
+use bevy_radiance::splat::crop::CropVolume;
 use bevy_radiance::sequence::parse_manifest;
 use bevy_radiance::splat::asset::{AxisConvention, GaussianSplats};
 use bevy_radiance::io::{SplatLoaderSettings, load_splat_file};
@@ -45,9 +52,10 @@ struct Args {
     render_scale: f32,
     check: bool,
     overwrite: bool,
+    crop: Vec<CropVolume>,
 }
 
-const USAGE: &str = "usage: render SCENE_FILE --cameras transforms.json --out DIR [--frames 0,3,5] [--background R,G,B] [--time SECONDS] [--render-scale S] [--check] [--overwrite]";
+const USAGE: &str = "usage: render SCENE_FILE --cameras transforms.json --out DIR [--frames 0,3,5] [--background R,G,B] [--time SECONDS] [--render-scale S] [--check] [--overwrite] [crop options: see convert]";
 
 fn parse_args() -> Result<Args, String> {
     let mut scene = None;
@@ -59,8 +67,12 @@ fn parse_args() -> Result<Args, String> {
     let mut time = 0.0;
     let mut check = false;
     let mut overwrite = false;
+    let mut crop = Vec::new();
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
+        if crop_args::parse_crop_option(&arg, || args.next(), &mut crop)? {
+            continue;
+        }
         let mut value = |name: &str| args.next().ok_or(format!("{name} needs a value"));
         match arg.as_str() {
             "--cameras" => cameras = Some(PathBuf::from(value("--cameras")?)),
@@ -94,7 +106,7 @@ fn parse_args() -> Result<Args, String> {
             }
             "--check" => check = true,
             "--overwrite" => overwrite = true,
-            "-h" | "--help" => return Err(USAGE.to_string()),
+            "-h" | "--help" => return Err(format!("{USAGE}\ncrop options: {}", crop_args::CROP_USAGE)),
             other if other.starts_with("--") => return Err(format!("unknown option {other}\n{USAGE}")),
             other => {
                 if scene.replace(PathBuf::from(other)).is_some() {
@@ -113,6 +125,7 @@ fn parse_args() -> Result<Args, String> {
         render_scale,
         check,
         overwrite,
+        crop,
     })
 }
 
@@ -163,6 +176,9 @@ fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
         Scene::Splats(splats) => {
             eprintln!("adapter: {}; {} splats (SH degree {})", renderer.adapter_name(), splats.len(), splats.sh_degree);
             let entity = renderer.spawn_splats(splats.clone(), Transform::IDENTITY);
+            if !args.crop.is_empty() {
+                renderer.world_mut().entity_mut(entity).insert(SplatCrop::new(args.crop.clone()));
+            }
             if let Some(timeline) = splats.motion.timeline() {
                 eprintln!("dynamic ({:?}), {:.3} s clip; rendering at {} s", splats.motion.kind(), timeline.duration_seconds(), args.time);
                 let playback = Playback::new().with_clock(PlaybackClock::Manual).at(args.time);
@@ -170,6 +186,9 @@ fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
             }
         }
         Scene::Field(field) => {
+            if !args.crop.is_empty() {
+                return Err("crop options apply to splat scenes only".into());
+            }
             eprintln!("adapter: {}; radiance field, {} grid levels", renderer.adapter_name(), field.grid.levels.len());
             let handle = renderer.world_mut().resource_mut::<Assets<RadianceField>>().add(field.clone());
             renderer.world_mut().spawn(RadianceField3d(handle));
@@ -186,7 +205,7 @@ fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
             let view = frame.intrinsics.camera_view(frame.world_from_camera, DEFAULT_NEAR);
             let reference = match &scene {
                 Scene::Splats(splats) => {
-                    let items = [ReferenceItem { splats, world_from_local: Mat4::IDENTITY, params: SplatParams::default(), time: args.time }];
+                    let items = [ReferenceItem { splats, world_from_local: Mat4::IDENTITY, params: SplatParams::default(), time: args.time, crop: &args.crop }];
                     render_reference(&view, &items, args.background)
                 }
                 Scene::Field(field) => render_field_reference_scaled(

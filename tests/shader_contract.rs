@@ -17,7 +17,7 @@ use bevy_radiance::render::field::gpu_types::{FieldUniform, FieldViewUniform};
 use bevy_radiance::render::field::pipeline::RadianceFieldPipelines;
 use bevy_radiance::render::shaders::{self, ShaderFile};
 use bevy_radiance::render::sort::{RadixSortPipelines, SortParams, SortState};
-use bevy_radiance::render::splat::gpu_types::{ProjectedSplatGpu, SplatChunkGpu, SplatDrawArgs, SplatEntityUniform, SplatViewUniform};
+use bevy_radiance::render::splat::gpu_types::{CropVolumeGpu, ProjectedSplatGpu, SplatChunkGpu, SplatDrawArgs, SplatEntityUniform, SplatViewUniform};
 use bevy_radiance::render::splat::pipeline::SplatPipelines;
 use bevy_radiance::splat::asset::SH_C0;
 use bevy_radiance::splat::projection::{COVARIANCE_BLUR, FRUSTUM_CLAMP_MARGIN, MAX_ALPHA, MIN_ALPHA, SH_C1};
@@ -186,7 +186,7 @@ fn splat_shaders_compose_and_share_rust_layouts() {
         &preprocess,
         "SplatEntity",
         rust_layout!(SplatEntityUniform {
-            world_from_local, camera_local, offset, count, sh_degree, sh_rest_bytes, opacity_scale, scale_factor, motion_kind, model_time
+            world_from_local, camera_local, offset, count, sh_degree, sh_rest_bytes, opacity_scale, scale_factor, motion_kind, model_time, crop
         }),
     );
     for module in [&preprocess, &raster] {
@@ -197,6 +197,7 @@ fn splat_shaders_compose_and_share_rust_layouts() {
         "SplatChunk",
         rust_layout!(SplatChunkGpu { position_min, position_max, log_scale_min, log_scale_max, dc_min, dc_max }),
     );
+    assert_layout(&preprocess, "CropVolume", rust_layout!(CropVolumeGpu { volume_from_local, shape_mode }));
     assert_layout(&preprocess, "DrawArgs", rust_layout!(SplatDrawArgs { vertex_count, instance_count, first_vertex, first_instance }));
     assert_constants(
         &preprocess,

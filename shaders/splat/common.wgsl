@@ -43,6 +43,8 @@ struct SplatEntity {
     motion_kind: u32,
     // The entity's time in the asset's model units.
     model_time: f32,
+    // Crop volumes: x first (in the view's crop array), y count.
+    crop: vec4<u32>,
 }
 
 // A splat projected into a view, mirrored by `ProjectedSplatGpu`.

@@ -10,6 +10,9 @@ const MOTION_KIND_SPACETIME: u32 = #{MOTION_KIND_SPACETIME}u;
 const MOTION_KIND_SLICED_4D: u32 = #{MOTION_KIND_SLICED_4D}u;
 const SPACETIME_STRIDE: u32 = #{SPACETIME_STRIDE_VEC4}u;
 const SLICED_4D_STRIDE: u32 = #{SLICED_4D_STRIDE_VEC4}u;
+// Crop volume shapes and modes, from `src/render/splat/gpu_types.rs`.
+const CROP_SHAPE_CUBOID: u32 = #{CROP_SHAPE_CUBOID}u;
+const CROP_MODE_KEEP_INSIDE: u32 = #{CROP_MODE_KEEP_INSIDE}u;
 // Threads per workgroup and the dispatch split (`src/render/splat/pipeline.rs`, `src/render/gpu.rs`).
 const WORKGROUP_SIZE: u32 = #{PREPROCESS_WORKGROUP_SIZE}u;
 const MAX_DISPATCH_X: u32 = #{MAX_DISPATCH_X}u;
@@ -23,6 +26,40 @@ const F32_MAX: f32 = 3.40282347e38;
 
 @group(0) @binding(0) var<uniform> view: SplatView;
 @group(0) @binding(1) var<uniform> entity: SplatEntity;
+// Every entity's crop volumes (`entity.crop` selects this entity's).
+@group(0) @binding(2) var<storage, read> crops: array<CropVolume>;
+
+// Mirrored by `CropVolumeGpu`.
+struct CropVolume {
+    // Entity local frame -> unit cube (box) or unit ball (sphere).
+    volume_from_local: mat4x4<f32>,
+    // x: shape, y: mode.
+    shape_mode: vec4<u32>,
+}
+
+// The crop rule of `crop_keeps` (src/splat/crop.rs): inside at least one
+// keep volume (when there are any) and inside no remove volume.
+fn crop_keeps(p: vec3<f32>) -> bool {
+    var any_keep = false;
+    var kept = false;
+    for (var v = 0u; v < entity.crop.y; v++) {
+        let volume = crops[entity.crop.x + v];
+        let q = (volume.volume_from_local * vec4<f32>(p, 1.0)).xyz;
+        var inside: bool;
+        if (volume.shape_mode.x == CROP_SHAPE_CUBOID) {
+            inside = all(abs(q) <= vec3<f32>(1.0));
+        } else {
+            inside = dot(q, q) <= 1.0;
+        }
+        if (volume.shape_mode.y == CROP_MODE_KEEP_INSIDE) {
+            any_keep = true;
+            kept = kept || inside;
+        } else if (inside) {
+            return false;
+        }
+    }
+    return kept || !any_keep;
+}
 
 // The packed asset (`src/render/splat/packing.rs`): per splat, the centre
 // (11-10-11 unorm in the chunk's bounds), the rotation (smallest three,
@@ -185,6 +222,9 @@ fn preprocess(@builtin(global_invocation_id) gid: vec3<u32>) {
         return;
     }
     let position = state.position;
+    if (!crop_keeps(position)) {
+        return;
+    }
 
     let p_view = (view.view_from_world * (entity.world_from_local * vec4<f32>(position, 1.0))).xyz;
     let clip = view.clip_from_view * vec4<f32>(p_view, 1.0);

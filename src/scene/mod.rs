@@ -7,4 +7,4 @@ pub mod field;
 pub mod splat;
 
 pub use field::{RadianceField3d, RadianceFieldCamera, RadianceFieldSettings};
-pub use splat::{GaussianSplat3d, SplatSettings, sync_splat_playback};
+pub use splat::{GaussianSplat3d, SplatCrop, SplatSettings, sync_splat_playback};

@@ -5,6 +5,7 @@ use bevy::camera::visibility::Visibility;
 use bevy::prelude::*;
 
 use crate::splat::asset::GaussianSplats;
+use crate::splat::crop::{CropError, CropVolume, crop_keeps, validate_crop};
 use crate::splat::projection::SplatParams;
 use crate::timeline::{OwnedPlaybackDuration, Playback};
 
@@ -57,6 +58,44 @@ impl SplatSettings {
             opacity_scale: self.opacity_scale,
             scale_factor: self.scale_factor,
         }
+    }
+}
+
+/// Crop volumes of a [`GaussianSplat3d`] entity, in the capture's local
+/// frame: splats cropped away are culled in the GPU preprocess (they are
+/// neither sorted nor drawn). See [`crate::splat::crop`] for the rule.
+///
+/// The volumes are checked every frame they are drawn; an entity whose list
+/// holds an invalid volume (see [`CropError`]) is drawn uncropped, and a
+/// warning names the entity and the problem.
+///
+/// ```
+/// # use bevy::prelude::*;
+/// # use bevy_radiance::prelude::*;
+/// // Keep a 4 m box around the subject, minus a floater near its top.
+/// let crop = SplatCrop::new([
+///     CropVolume::aabb(Vec3::splat(-2.0), Vec3::splat(2.0), CropMode::KeepInside),
+///     CropVolume::sphere(Vec3::new(0.3, 1.8, 0.0), 0.2, CropMode::RemoveInside),
+/// ]);
+/// assert!(crop.validate().is_ok());
+/// ```
+#[derive(Component, Clone, Debug, Default, PartialEq, Deref, DerefMut)]
+pub struct SplatCrop(pub Vec<CropVolume>);
+
+impl SplatCrop {
+    /// A crop made of `volumes`.
+    pub fn new(volumes: impl IntoIterator<Item = CropVolume>) -> Self {
+        Self(volumes.into_iter().collect())
+    }
+
+    /// Checks every volume.
+    pub fn validate(&self) -> Result<(), CropError> {
+        validate_crop(&self.0)
+    }
+
+    /// Whether a splat centred at `point` (local frame) is kept.
+    pub fn keeps(&self, point: Vec3) -> bool {
+        crop_keeps(&self.0, point)
     }
 }
 

@@ -8,6 +8,7 @@
 //! [`crate::render::splat`].
 
 pub mod asset;
+pub mod crop;
 pub mod error;
 pub mod motion;
 pub mod projection;

@@ -11,6 +11,7 @@ use bevy::math::{Mat4, Vec2, Vec3, Vec4};
 use crate::image::ReferenceImage;
 
 use super::asset::GaussianSplats;
+use super::crop::{CropVolume, crop_keeps};
 use crate::camera::CameraView;
 use super::projection::{
     ProjectedSplat, SplatParams, depth_sort_key, project_splat, splat_alpha,
@@ -29,6 +30,9 @@ pub struct ReferenceItem<'a> {
     /// Playback time in seconds at which a dynamic scene is drawn (mapped to
     /// model time by [`GaussianSplats::model_time`]); ignored by static scenes.
     pub time: f32,
+    /// The entity's crop volumes (empty: no crop), assumed valid as the
+    /// renderer only applies valid ones.
+    pub crop: &'a [CropVolume],
 }
 
 /// Projects every splat of every item and returns them in draw order
@@ -42,7 +46,7 @@ pub fn project_and_sort(view: &CameraView, items: &[ReferenceItem<'_>]) -> Vec<P
         let model_time = s.model_time(item.time);
         for i in 0..s.len() {
             let e = s.evaluate(i, model_time);
-            if e.opacity <= 0.0 {
+            if e.opacity <= 0.0 || !crop_keeps(item.crop, e.position) {
                 continue;
             }
             if let Some(p) = project_splat(

@@ -2,7 +2,7 @@
 //! by the WGSL structs of `shaders/splat/` (the shader contract test checks
 //! every size and offset against naga's reflection of the WGSL).
 
-use bevy::math::{Mat4, Vec4};
+use bevy::math::{Mat4, UVec4, Vec4};
 use bevy::render::render_resource::ShaderType;
 
 /// Quantisation ranges of one chunk of a packed splat asset (`SplatChunk` in
@@ -65,6 +65,49 @@ pub struct SplatEntityUniform {
     pub motion_kind: u32,
     /// The entity's playback time in the asset's model time units.
     pub model_time: f32,
+    /// The entity's crop volumes in the view's [`CropVolumeGpu`] array: x is
+    /// the first, y the count (0: no crop); z and w unused.
+    pub crop: UVec4,
+}
+
+/// One crop volume of an entity (`CropVolume` in WGSL; see
+/// [`crate::splat::crop`]).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, bytemuck::Pod, bytemuck::Zeroable, ShaderType)]
+pub struct CropVolumeGpu {
+    /// Entity local frame → the unit cube `[-1, 1]³` (box) or unit ball (sphere).
+    pub volume_from_local: Mat4,
+    /// x: shape ([`CROP_SHAPE_CUBOID`] or [`CROP_SHAPE_SPHERE`]); y: mode
+    /// ([`CROP_MODE_KEEP_INSIDE`] or [`CROP_MODE_REMOVE_INSIDE`]); z, w unused.
+    pub shape_mode: UVec4,
+}
+
+/// [`CropVolumeGpu::shape_mode`]`.x` of a box.
+pub const CROP_SHAPE_CUBOID: u32 = 0;
+/// [`CropVolumeGpu::shape_mode`]`.x` of a sphere.
+pub const CROP_SHAPE_SPHERE: u32 = 1;
+/// [`CropVolumeGpu::shape_mode`]`.y` of a volume keeping what is inside.
+pub const CROP_MODE_KEEP_INSIDE: u32 = 0;
+/// [`CropVolumeGpu::shape_mode`]`.y` of a volume removing what is inside.
+pub const CROP_MODE_REMOVE_INSIDE: u32 = 1;
+
+impl CropVolumeGpu {
+    /// The GPU form of a (validated) crop volume.
+    pub fn new(volume: &crate::splat::crop::CropVolume) -> Self {
+        use crate::splat::crop::{CropMode, CropShape};
+        let shape = match volume.shape {
+            CropShape::Cuboid { .. } => CROP_SHAPE_CUBOID,
+            CropShape::Sphere { .. } => CROP_SHAPE_SPHERE,
+        };
+        let mode = match volume.mode {
+            CropMode::KeepInside => CROP_MODE_KEEP_INSIDE,
+            CropMode::RemoveInside => CROP_MODE_REMOVE_INSIDE,
+        };
+        Self {
+            volume_from_local: volume.volume_from_local(),
+            shape_mode: UVec4::new(shape, mode, 0, 0),
+        }
+    }
 }
 
 /// A splat projected into a view (`ProjectedSplat` in WGSL), written by the

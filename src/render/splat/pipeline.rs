@@ -14,7 +14,7 @@ use bevy::render::render_resource::{
 };
 use bevy::shader::{Shader, ShaderDefVal};
 
-use super::gpu_types::{SplatEntityUniform, SplatViewUniform};
+use super::gpu_types::{CROP_MODE_KEEP_INSIDE, CROP_SHAPE_CUBOID, SplatEntityUniform, SplatViewUniform};
 use super::packing::SPLAT_CHUNK_SIZE;
 use crate::render::gpu::dispatch_shader_defs;
 use crate::render::layer::LAYER_FORMAT;
@@ -38,7 +38,7 @@ pub struct RasterKey {
 /// Layouts, shaders and the preprocess pipeline of the splat passes (render world).
 #[derive(Resource)]
 pub struct SplatPipelines {
-    /// Preprocess group 0: view uniform, entity uniform (dynamic offset).
+    /// Preprocess group 0: view uniform, entity uniform (dynamic offset), crop volumes.
     pub view_layout: BindGroupLayoutDescriptor,
     /// Preprocess group 1: an asset's packed splats, SH rest bytes, motion and chunks.
     pub asset_layout: BindGroupLayoutDescriptor,
@@ -64,6 +64,8 @@ impl SplatPipelines {
                 ("MOTION_KIND_SLICED_4D", MOTION_KIND_SLICED_4D),
                 ("SPACETIME_STRIDE_VEC4", SPACETIME_STRIDE_VEC4),
                 ("SLICED_4D_STRIDE_VEC4", SLICED_4D_STRIDE_VEC4),
+                ("CROP_SHAPE_CUBOID", CROP_SHAPE_CUBOID),
+                ("CROP_MODE_KEEP_INSIDE", CROP_MODE_KEEP_INSIDE),
             ]
             .map(|(name, value)| ShaderDefVal::UInt(name.into(), value)),
         );
@@ -80,7 +82,7 @@ pub fn init_splat_pipelines(mut commands: Commands, pipeline_cache: Res<Pipeline
         "bevy_radiance:preprocess:view_layout",
         &BindGroupLayoutEntries::sequential(
             compute,
-            (uniform_buffer::<SplatViewUniform>(false), uniform_buffer::<SplatEntityUniform>(true)),
+            (uniform_buffer::<SplatViewUniform>(false), uniform_buffer::<SplatEntityUniform>(true), read_only()),
         ),
     );
     let asset_layout = BindGroupLayoutDescriptor::new(

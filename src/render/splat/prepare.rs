@@ -11,7 +11,7 @@ use bevy::render::camera::ExtractedCamera;
 use bevy::render::render_asset::RenderAssets;
 use bevy::render::render_resource::{
     BindGroup, BindGroupEntries, BindGroupId, Buffer, BufferUsages, CachedRenderPipelineId,
-    DynamicUniformBuffer, PipelineCache, SpecializedRenderPipelines, UniformBuffer,
+    DynamicUniformBuffer, PipelineCache, RawBufferVec, SpecializedRenderPipelines, UniformBuffer,
 };
 use bevy::render::renderer::{RenderDevice, RenderQueue};
 use bevy::render::texture::{CachedTexture, TextureCache};
@@ -20,7 +20,7 @@ use bevy::render::view::{ExtractedView, Msaa, ViewTarget};
 use super::extract::ExtractedSplats;
 use super::gpu_asset::GpuGaussianSplats;
 use super::packing::sh_rest_bytes;
-use super::gpu_types::{ProjectedSplatGpu, SplatDrawArgs, SplatEntityUniform, SplatViewUniform};
+use super::gpu_types::{CropVolumeGpu, ProjectedSplatGpu, SplatDrawArgs, SplatEntityUniform, SplatViewUniform};
 use super::pipeline::{RasterKey, SplatPipelines};
 use crate::render::composite::{CompositeKey, CompositePipeline};
 use crate::render::gpu::create_buffer;
@@ -50,6 +50,7 @@ pub const VIEW_BYTES_PER_SPLAT: u64 = size_of::<ProjectedSplatGpu>() as u64 + 4 
 struct SortedFrame {
     view: SplatViewUniform,
     entities: Vec<SplatEntityUniform>,
+    crops: Vec<CropVolumeGpu>,
     assets: Vec<BindGroupId>,
 }
 
@@ -64,6 +65,9 @@ pub struct SplatViewBuffers {
     sorted: Arc<AtomicBool>,
     view_uniform: UniformBuffer<SplatViewUniform>,
     entity_uniforms: DynamicUniformBuffer<SplatEntityUniform>,
+    /// Every entity's crop volumes (one unused entry when there are none: a
+    /// binding is never empty).
+    crops: RawBufferVec<CropVolumeGpu>,
     projected: Buffer,
     draw_args: Buffer,
     sort: GpuRadixSort,
@@ -76,12 +80,15 @@ impl SplatViewBuffers {
         view_uniform.set_label(Some("bevy_radiance:view:uniform"));
         let mut entity_uniforms = DynamicUniformBuffer::default();
         entity_uniforms.set_label(Some("bevy_radiance:view:entity_uniforms"));
+        let mut crops = RawBufferVec::new(BufferUsages::STORAGE);
+        crops.set_label(Some("bevy_radiance:view:crops"));
         Self {
             capacity,
             last: None,
             sorted: Arc::default(),
             view_uniform,
             entity_uniforms,
+            crops,
             projected: buffer(
                 "bevy_radiance:view:projected",
                 size_of::<ProjectedSplatGpu>() as u64 * capacity as u64,
@@ -100,7 +107,8 @@ impl SplatViewBuffers {
 impl SplatViewBuffers {
     /// The view's buffers (projected splats, draw arguments, uniforms, sort).
     pub fn memory(&self) -> GpuMemoryUsage {
-        let uniforms = [self.view_uniform.buffer(), self.entity_uniforms.buffer()].into_iter().flatten();
+        let uniforms =
+            [self.view_uniform.buffer(), self.entity_uniforms.buffer(), self.crops.buffer()].into_iter().flatten();
         self.sort.memory() + GpuMemoryUsage::of_buffers([&self.projected, &self.draw_args].into_iter().chain(uniforms))
     }
 }
@@ -196,6 +204,7 @@ pub fn prepare_splat_views(
 
         // Lay every visible entity's splats out one after another.
         let mut entity_uniforms = Vec::new();
+        let mut crops = Vec::new();
         let mut batch_assets = Vec::new();
         let mut total: u32 = 0;
         for item in &extracted.0 {
@@ -224,7 +233,9 @@ pub fn prepare_splat_views(
                 scale_factor: item.params.scale_factor,
                 motion_kind: gpu.motion_kind,
                 model_time: gpu.model_time(item.time_seconds),
+                crop: UVec4::new(crops.len() as u32, item.crop.len() as u32, 0, 0),
             });
+            crops.extend(item.crop.iter().map(CropVolumeGpu::new));
             batch_assets.push(gpu.bind_group.clone());
             total = new_total;
         }
@@ -267,6 +278,7 @@ pub fn prepare_splat_views(
         let frame = SortedFrame {
             view: view_uniform,
             entities: entity_uniforms.clone(),
+            crops: crops.clone(),
             assets: batch_assets.iter().map(BindGroup::id).collect(),
         };
         let reuse_sorted =
@@ -277,6 +289,12 @@ pub fn prepare_splat_views(
         buffers.entity_uniforms.clear();
         let offsets: Vec<u32> = entity_uniforms.iter().map(|u| buffers.entity_uniforms.push(u)).collect();
         buffers.entity_uniforms.write_buffer(&device, &queue);
+        buffers.crops.clear();
+        if crops.is_empty() {
+            crops.push(CropVolumeGpu::default());
+        }
+        buffers.crops.extend(crops);
+        buffers.crops.write_buffer(&device, &queue);
         if !reuse_sorted {
             buffers.sorted.store(false, Ordering::Release);
             queue.write_buffer(&buffers.draw_args, 0, bytemuck::bytes_of(&SplatDrawArgs::RESET));
@@ -304,15 +322,15 @@ pub fn prepare_splat_views(
             .then(|| layer_texture(&mut texture_cache, &device, "bevy_radiance:splat_layer_resolve", target_size, 1));
 
         // Bind groups.
-        let (Some(view_binding), Some(entity_binding)) =
-            (buffers.view_uniform.binding(), buffers.entity_uniforms.binding())
+        let (Some(view_binding), Some(entity_binding), Some(crops_binding)) =
+            (buffers.view_uniform.binding(), buffers.entity_uniforms.binding(), buffers.crops.binding())
         else {
             continue;
         };
         let preprocess_view_bind_group = device.create_bind_group(
             "bevy_radiance:preprocess:view_bind_group",
             &pipeline_cache.get_bind_group_layout(&pipelines.view_layout),
-            &BindGroupEntries::sequential((view_binding.clone(), entity_binding)),
+            &BindGroupEntries::sequential((view_binding.clone(), entity_binding, crops_binding)),
         );
         let preprocess_output_bind_group = device.create_bind_group(
             "bevy_radiance:preprocess:output_bind_group",
