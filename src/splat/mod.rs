@@ -13,3 +13,4 @@ pub mod error;
 pub mod motion;
 pub mod projection;
 pub mod reference;
+pub mod transform;
