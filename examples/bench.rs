@@ -239,7 +239,7 @@ fn splat_work(splats: &GaussianSplats, crop: &[CropVolume], view: &bevy_radiance
     use bevy_radiance::render::splat::prepare::VIEW_BYTES_PER_SPLAT;
     use bevy_radiance::splat::projection::SplatParams;
     use bevy_radiance::splat::reference::{ReferenceItem, project_and_sort, quad_fragments};
-    let item = ReferenceItem { splats, world_from_local: Mat4::IDENTITY, params: SplatParams::default(), time: 0.0, crop };
+    let item = ReferenceItem { splats, world_from_local: Mat4::IDENTITY, params: SplatParams::default(), time: 0.0, crop, edits: &[] };
     let visible = project_and_sort(view, &[item]);
     let fragments: u64 = visible.iter().map(|s| quad_fragments(s, view.size)).sum();
     let n = splats.len().max(1) as f64;

@@ -205,7 +205,7 @@ fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
             let view = frame.intrinsics.camera_view(frame.world_from_camera, DEFAULT_NEAR);
             let reference = match &scene {
                 Scene::Splats(splats) => {
-                    let items = [ReferenceItem { splats, world_from_local: Mat4::IDENTITY, params: SplatParams::default(), time: args.time, crop: &args.crop }];
+                    let items = [ReferenceItem { splats, world_from_local: Mat4::IDENTITY, params: SplatParams::default(), time: args.time, crop: &args.crop, edits: &[] }];
                     render_reference(&view, &items, args.background)
                 }
                 Scene::Field(field) => render_field_reference_scaled(

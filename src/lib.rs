@@ -62,7 +62,7 @@ pub mod prelude {
     pub use crate::io::{LodSelection, SplatLoaderSettings};
     pub use crate::loader::SplatLodTree;
     pub use crate::render::memory::{GpuMemoryUsage, RadianceMemoryStats};
-    pub use crate::scene::{GaussianSplat3d, RadianceField3d, RadianceFieldCamera, RadianceFieldSettings, SplatCrop, SplatSettings};
+    pub use crate::scene::{GaussianSplat3d, RadianceField3d, RadianceFieldCamera, RadianceFieldSettings, SelectionMode, SelectionView, SplatCrop, SplatEdits, SplatSettings};
     pub use crate::splat::crop::{CropMode, CropShape, CropVolume};
     pub use crate::sequence::{FieldSequence3d, SequenceWindow, SplatSequence, SplatSequence3d};
     pub use crate::splat::asset::{AxisConvention, GaussianSplats};

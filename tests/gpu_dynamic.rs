@@ -19,7 +19,7 @@ fn manual(seconds: f32) -> Playback {
 }
 
 fn item(splats: &GaussianSplats, transform: Transform, time: f32) -> ReferenceItem<'_> {
-    ReferenceItem { splats, world_from_local: transform.to_matrix(), params: SplatParams::default(), time, crop: &[] }
+    ReferenceItem { splats, world_from_local: transform.to_matrix(), params: SplatParams::default(), time, crop: &[], edits: &[] }
 }
 
 #[test]

@@ -38,7 +38,7 @@ fn splat_plugin_alone_renders_splats() {
     let camera = look_at_camera(160, 120, Vec3::new(0.4, 0.3, 3.2), Vec3::ZERO, 1.0);
     let gpu = r.render(&camera).unwrap();
     let items =
-        [ReferenceItem { splats: &splats, world_from_local: Mat4::IDENTITY, params: SplatParams::default(), time: 0.0, crop: &[] }];
+        [ReferenceItem { splats: &splats, world_from_local: Mat4::IDENTITY, params: SplatParams::default(), time: 0.0, crop: &[], edits: &[] }];
     let (p, m) = compare(&gpu, &reference(&camera, &items), "plugin_splats_alone");
     println!("splats alone: PSNR {p:.2} dB, max error {m}");
     assert_not_blank(&gpu, "splats alone");

@@ -36,7 +36,7 @@ fn capture_matches_reference(name: &str, file: &str, splat_count: usize, cameras
         let mut camera = HeadlessCamera::new(frame.intrinsics, frame.world_from_camera);
         camera.background = background;
         let gpu = r.render(&camera).unwrap();
-        let items = [ReferenceItem { splats: &splats, world_from_local: Mat4::IDENTITY, params: SplatParams::default(), time: 0.0, crop: &[] }];
+        let items = [ReferenceItem { splats: &splats, world_from_local: Mat4::IDENTITY, params: SplatParams::default(), time: 0.0, crop: &[], edits: &[] }];
         let cpu = reference(&camera, &items);
         let (p, m) = compare(&gpu, &cpu, &format!("{name}_{i}"));
         println!("{name} camera {i}: PSNR {p:.2} dB, max error {m}");
@@ -71,7 +71,7 @@ fn training_ply_with_sh3_matches_reference() {
         let world_from_camera = Transform::from_translation(eye).looking_at(center, Vec3::NEG_Y).to_matrix();
         let camera = HeadlessCamera::new(bevy_radiance::camera::CameraIntrinsics::from_horizontal_fov(160, 160, 1.0), world_from_camera);
         let gpu = r.render(&camera).unwrap();
-        let items = [ReferenceItem { splats: &splats, world_from_local: Mat4::IDENTITY, params: SplatParams::default(), time: 0.0, crop: &[] }];
+        let items = [ReferenceItem { splats: &splats, world_from_local: Mat4::IDENTITY, params: SplatParams::default(), time: 0.0, crop: &[], edits: &[] }];
         let cpu = reference(&camera, &items);
         let (p, m) = compare(&gpu, &cpu, &format!("fruit_{i}"));
         println!("fruit camera {i}: PSNR {p:.2} dB, max error {m}");
@@ -136,7 +136,7 @@ fn biker_cropped_matches_reference_and_the_exported_spz() {
     let cropped = r.render(&camera).unwrap();
     save_for_inspection(&cropped, "biker_cropped");
     assert_not_blank(&cropped, "biker cropped");
-    let items = [ReferenceItem { splats: &splats, world_from_local: Mat4::IDENTITY, params: SplatParams::default(), time: 0.0, crop: &volumes }];
+    let items = [ReferenceItem { splats: &splats, world_from_local: Mat4::IDENTITY, params: SplatParams::default(), time: 0.0, crop: &volumes, edits: &[] }];
     let (p, m) = compare(&cropped, &reference(&camera, &items), "biker_cropped_reference");
     println!("biker cropped vs reference: PSNR {p:.2} dB, max error {m}");
     assert!(p >= 45.0, "biker cropped vs reference: PSNR {p:.2} dB < 45 (max error {m})");
@@ -193,9 +193,9 @@ fn baked_transform_renders_as_the_entity_transform() {
         let baked_gpu = r.render(&camera).unwrap();
         assert_not_blank(&baked_gpu, "baked");
         let p = psnr(&baked_gpu.data, &entity_transform.data);
-        let items = [ReferenceItem { splats: &baked, world_from_local: Mat4::IDENTITY, params: SplatParams::default(), time: 0.0, crop: &[] }];
+        let items = [ReferenceItem { splats: &baked, world_from_local: Mat4::IDENTITY, params: SplatParams::default(), time: 0.0, crop: &[], edits: &[] }];
         let (q, m) = compare(&baked_gpu, &reference(&camera, &items), &format!("baked_{i}"));
-        let moved_items = [ReferenceItem { splats: &splats, world_from_local: transform.to_matrix(), params: SplatParams::default(), time: 0.0, crop: &[] }];
+        let moved_items = [ReferenceItem { splats: &splats, world_from_local: transform.to_matrix(), params: SplatParams::default(), time: 0.0, crop: &[], edits: &[] }];
         let cpu = psnr(&reference_rgba(&reference(&camera, &items)).data, &reference_rgba(&reference(&camera, &moved_items)).data);
         println!("camera {i}: baked vs entity transform {p:.2} dB (GPU), {cpu:.2} dB (reference); baked GPU vs reference {q:.2} dB (max {m})");
         assert!(p >= 45.0, "camera {i}: baked vs entity transform: PSNR {p:.2} dB < 45");

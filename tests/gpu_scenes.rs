@@ -12,7 +12,7 @@ use bevy_radiance::splat::reference::ReferenceItem;
 use common::*;
 
 fn item(splats: &GaussianSplats, transform: Transform) -> ReferenceItem<'_> {
-    ReferenceItem { splats, world_from_local: transform.to_matrix(), params: SplatParams::default(), time: 0.0, crop: &[] }
+    ReferenceItem { splats, world_from_local: transform.to_matrix(), params: SplatParams::default(), time: 0.0, crop: &[], edits: &[] }
 }
 
 #[test]
@@ -240,7 +240,7 @@ fn per_entity_settings_match_reference() {
         let e = r.spawn_splats(splats.clone(), Transform::IDENTITY);
         r.world_mut().entity_mut(e).insert(settings);
         let gpu = r.render(&camera).unwrap();
-        let items = [ReferenceItem { splats: &splats, world_from_local: Mat4::IDENTITY, params: settings.params(), time: 0.0, crop: &[] }];
+        let items = [ReferenceItem { splats: &splats, world_from_local: Mat4::IDENTITY, params: settings.params(), time: 0.0, crop: &[], edits: &[] }];
         let cpu = reference(&camera, &items);
         let (p, m) = compare(&gpu, &cpu, "settings");
         println!("{settings:?}: PSNR {p:.2} dB, max error {m}");

@@ -115,7 +115,7 @@ fn finite_extremes_load_and_overflowing_splats_draw_nothing() {
     let mut without = huge.clone();
     without.retain(|i| i != 1);
     let camera = look_at_camera(48, 32, Vec3::new(0.0, 0.2, 3.0), Vec3::ZERO, 60f32.to_radians());
-    let item = |s| ReferenceItem { splats: s, world_from_local: Mat4::IDENTITY, params: SplatParams::default(), time: 0.0, crop: &[] };
+    let item = |s| ReferenceItem { splats: s, world_from_local: Mat4::IDENTITY, params: SplatParams::default(), time: 0.0, crop: &[], edits: &[] };
     let with_image = reference(&camera, &[item(&huge)]);
     let without_image = reference(&camera, &[item(&without)]);
     assert!(with_image.pixels.iter().all(|p| p.is_finite()), "no NaN or infinite pixel");
@@ -199,7 +199,7 @@ fn an_overflowing_outlier_changes_nothing_on_the_gpu() {
     let entity = r.spawn_splats(huge, bevy::prelude::Transform::IDENTITY);
     let gpu = r.render(&camera).expect("render");
     r.world_mut().despawn(entity);
-    let item = ReferenceItem { splats: &without, world_from_local: Mat4::IDENTITY, params: SplatParams::default(), time: 0.0, crop: &[] };
+    let item = ReferenceItem { splats: &without, world_from_local: Mat4::IDENTITY, params: SplatParams::default(), time: 0.0, crop: &[], edits: &[] };
     let cpu = reference(&camera, &[item]);
     let (p, m) = compare(&gpu, &cpu, "overflowing_outliers");
     println!("21 overflowing outliers among 2,000 splats: PSNR {p:.2} dB against the reference without them (max error {m})");

@@ -210,6 +210,18 @@ fn splat_shaders_compose_and_share_rust_layouts() {
         ],
     );
     assert_constants(&raster, &[("MAX_ALPHA", MAX_ALPHA), ("MIN_ALPHA", MIN_ALPHA)]);
+    {
+        use bevy_radiance::splat::edit_flags::{SELECTION_MIX, SELECTION_TINT};
+        assert_constants(
+            &preprocess,
+            &[
+                ("SELECTION_TINT_R", SELECTION_TINT.x),
+                ("SELECTION_TINT_G", SELECTION_TINT.y),
+                ("SELECTION_TINT_B", SELECTION_TINT.z),
+                ("SELECTION_MIX", SELECTION_MIX),
+            ],
+        );
+    }
 }
 
 #[test]

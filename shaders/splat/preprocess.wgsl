@@ -13,6 +13,15 @@ const SLICED_4D_STRIDE: u32 = #{SLICED_4D_STRIDE_VEC4}u;
 // Crop volume shapes and modes, from `src/render/splat/gpu_types.rs`.
 const CROP_SHAPE_CUBOID: u32 = #{CROP_SHAPE_CUBOID}u;
 const CROP_MODE_KEEP_INSIDE: u32 = #{CROP_MODE_KEEP_INSIDE}u;
+// Edit flag bits (`src/splat/edit_flags.rs`): selected; hidden or deleted.
+const EDIT_SELECTED: u32 = #{EDIT_SELECTED}u;
+const EDIT_CULLED: u32 = #{EDIT_CULLED}u;
+// Selected splats are drawn as mix(colour, SELECTION_TINT, SELECTION_MIX)
+// (`highlight` in src/splat/edit_flags.rs).
+const SELECTION_TINT_R: f32 = 1.0;
+const SELECTION_TINT_G: f32 = 0.8;
+const SELECTION_TINT_B: f32 = 0.1;
+const SELECTION_MIX: f32 = 0.5;
 // Threads per workgroup and the dispatch split (`src/render/splat/pipeline.rs`, `src/render/gpu.rs`).
 const WORKGROUP_SIZE: u32 = #{PREPROCESS_WORKGROUP_SIZE}u;
 const MAX_DISPATCH_X: u32 = #{MAX_DISPATCH_X}u;
@@ -97,6 +106,10 @@ struct DrawArgs {
 @group(2) @binding(1) var<storage, read_write> keys: array<u32>;
 @group(2) @binding(2) var<storage, read_write> values: array<u32>;
 @group(2) @binding(3) var<storage, read_write> draw_args: DrawArgs;
+
+// The entity's edit flags, one byte per packed splat, four per word; read
+// only when `entity.crop.z` is 1 (otherwise a one-word placeholder).
+@group(3) @binding(0) var<storage, read> edit_flags: array<u32>;
 
 fn unpack_11_10_11(w: u32, lo: vec3<f32>, hi: vec3<f32>) -> vec3<f32> {
     let t = vec3<f32>(f32(w & 2047u) / 2047.0, f32((w >> 11u) & 1023u) / 1023.0, f32(w >> 21u) / 2047.0);
@@ -210,6 +223,13 @@ fn preprocess(@builtin(global_invocation_id) gid: vec3<u32>) {
         return;
     }
     let slot = entity.offset + i;
+    var flags = 0u;
+    if (entity.crop.z != 0u) {
+        flags = (edit_flags[i / 4u] >> (8u * (i % 4u))) & 255u;
+        if ((flags & EDIT_CULLED) != 0u) {
+            return;
+        }
+    }
 
     let chunk = chunks[i / CHUNK_SIZE];
     let w = packed[i];
@@ -266,7 +286,11 @@ fn preprocess(@builtin(global_invocation_id) gid: vec3<u32>) {
         sh[c] = sh_coefficient(i, c, chunk, w.w);
     }
     let dir = normalize(position - entity.camera_local.xyz);
-    let color = sh_color(sh, entity.sh_degree, dir);
+    var color = sh_color(sh, entity.sh_degree, dir);
+    if ((flags & EDIT_SELECTED) != 0u) {
+        let tint = vec3<f32>(SELECTION_TINT_R, SELECTION_TINT_G, SELECTION_TINT_B);
+        color = color + (tint - color) * SELECTION_MIX;
+    }
     projected[slot] = ProjectedSplat(
         vec4<f32>(mean, ndc_depth, sigmas),
         footprint_axes(cov2d, det),

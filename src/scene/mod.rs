@@ -3,8 +3,10 @@
 //! require `Transform` and `Visibility`; their settings components tune how
 //! each entity renders.
 
+pub mod edits;
 pub mod field;
 pub mod splat;
 
+pub use edits::{SelectionMode, SelectionView, SplatEdits};
 pub use field::{RadianceField3d, RadianceFieldCamera, RadianceFieldSettings};
 pub use splat::{GaussianSplat3d, SplatCrop, SplatSettings, sync_splat_playback};

@@ -9,6 +9,7 @@
 
 pub mod asset;
 pub mod crop;
+pub mod edit_flags;
 pub mod error;
 pub mod motion;
 pub mod projection;

@@ -12,6 +12,7 @@ use crate::image::ReferenceImage;
 
 use super::asset::GaussianSplats;
 use super::crop::{CropVolume, crop_keeps};
+use super::edit_flags::{EDIT_DELETED, EDIT_HIDDEN, EDIT_SELECTED, highlight};
 use crate::camera::CameraView;
 use super::projection::{
     ProjectedSplat, SplatParams, depth_sort_key, project_splat, splat_alpha,
@@ -33,6 +34,10 @@ pub struct ReferenceItem<'a> {
     /// The entity's crop volumes (empty: no crop), assumed valid as the
     /// renderer only applies valid ones.
     pub crop: &'a [CropVolume],
+    /// The entity's edit flags, one byte per splat
+    /// ([`SplatEdits::drawn_flags`](crate::scene::SplatEdits::drawn_flags);
+    /// empty: no edits): hidden and deleted splats are culled, selected ones tinted.
+    pub edits: &'a [u8],
 }
 
 /// Projects every splat of every item and returns them in draw order
@@ -44,7 +49,12 @@ pub fn project_and_sort(view: &CameraView, items: &[ReferenceItem<'_>]) -> Vec<P
         let camera_local = local_from_world.transform_point3(view.world_position());
         let s = item.splats;
         let model_time = s.model_time(item.time);
+        let edits = (item.edits.len() == s.len()).then_some(item.edits);
         for i in 0..s.len() {
+            let flags = edits.map_or(0, |f| f[i]);
+            if flags & (EDIT_HIDDEN | EDIT_DELETED) != 0 {
+                continue;
+            }
             let e = s.evaluate(i, model_time);
             if e.opacity <= 0.0 || !crop_keeps(item.crop, e.position) {
                 continue;
@@ -59,6 +69,10 @@ pub fn project_and_sort(view: &CameraView, items: &[ReferenceItem<'_>]) -> Vec<P
                 s.sh_of(i),
                 &item.params,
             ) {
+                let mut p = p;
+                if flags & EDIT_SELECTED != 0 {
+                    p.color = highlight(p.color);
+                }
                 projected.push(p);
             }
         }

@@ -62,6 +62,9 @@ pub struct GpuGaussianSplats {
     pub time_scale: f32,
     /// Bind group of the buffers for the preprocess pass (group 1).
     pub bind_group: BindGroup,
+    /// `order[k]` is the asset index of the `k`-th packed splat (per-entity
+    /// edit flags are uploaded in this order).
+    pub order: std::sync::Arc<[u32]>,
 }
 
 impl GpuGaussianSplats {
@@ -139,6 +142,7 @@ impl RenderAsset for GpuGaussianSplats {
             time_start: timeline.start,
             time_scale: timeline.time_scale,
             bind_group,
+            order: packed.order.into(),
         })
     }
 }

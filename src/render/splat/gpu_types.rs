@@ -66,7 +66,8 @@ pub struct SplatEntityUniform {
     /// The entity's playback time in the asset's model time units.
     pub model_time: f32,
     /// The entity's crop volumes in the view's [`CropVolumeGpu`] array: x is
-    /// the first, y the count (0: no crop); z and w unused.
+    /// the first, y the count (0: no crop); z: 1 when the entity's edit flags
+    /// are bound (preprocess group 3); w unused.
     pub crop: UVec4,
 }
 

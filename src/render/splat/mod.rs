@@ -3,7 +3,8 @@
 //! | schedule | system | set |
 //! |---|---|---|
 //! | `RenderStartup` | [`pipeline::init_splat_pipelines`], [`init_radix_sort_pipelines`] | |
-//! | `ExtractSchedule` | [`extract::extract_splats`] | |
+//! | `ExtractSchedule` | [`extract::extract_splats`], [`edits::extract_splat_edits`] | |
+//! | `Render` | [`edits::prepare_splat_edits`] | [`RadianceRenderSystems::PrepareSplats`], before `prepare_splat_views` |
 //! | `Render` | [`prepare::prepare_splat_views`] | [`RadianceRenderSystems::PrepareSplats`] |
 //! | `Render` | [`prepare::measure_splat_memory`] | `RenderSystems::PrepareResources`, after [`RadianceRenderSystems::PrepareSplats`] |
 //! | `Core3d` | [`node::splat_pass`] | [`RadianceRenderSystems::SplatPass`] |
@@ -15,6 +16,7 @@
 //! against the meshes' depth (`shaders/splat/raster.wgsl`), and composited
 //! over the main texture ([`crate::render::composite`]).
 
+pub mod edits;
 pub mod extract;
 pub mod gpu_asset;
 pub mod gpu_types;
@@ -46,10 +48,17 @@ impl Plugin for SplatRenderPlugin {
         };
         render_app
             .init_resource::<extract::ExtractedSplats>()
+            .init_resource::<edits::ExtractedSplatEdits>()
+            .init_resource::<edits::SplatEditBuffers>()
             .init_resource::<SpecializedRenderPipelines<pipeline::SplatPipelines>>()
             .add_systems(RenderStartup, (pipeline::init_splat_pipelines, init_radix_sort_pipelines))
-            .add_systems(ExtractSchedule, extract::extract_splats)
-            .add_systems(Render, prepare::prepare_splat_views.in_set(RadianceRenderSystems::PrepareSplats))
+            .add_systems(ExtractSchedule, (extract::extract_splats, edits::extract_splat_edits))
+            .add_systems(
+                Render,
+                (edits::prepare_splat_edits, prepare::prepare_splat_views)
+                    .chain()
+                    .in_set(RadianceRenderSystems::PrepareSplats),
+            )
             .add_systems(
                 Render,
                 prepare::measure_splat_memory

@@ -66,6 +66,7 @@ pub fn splat_pass(
             for batch in &resources.batches {
                 pass.set_bind_group(0, &resources.preprocess_view_bind_group, &[batch.uniform_offset]);
                 pass.set_bind_group(1, &batch.asset_bind_group, &[]);
+                pass.set_bind_group(3, &batch.edits_bind_group, &[]);
                 let (x, y) = dispatch_grid(batch.count.div_ceil(PREPROCESS_WORKGROUP_SIZE));
                 pass.dispatch_workgroups(x, y, 1);
             }

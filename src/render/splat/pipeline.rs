@@ -17,6 +17,7 @@ use bevy::shader::{Shader, ShaderDefVal};
 use super::gpu_types::{CROP_MODE_KEEP_INSIDE, CROP_SHAPE_CUBOID, SplatEntityUniform, SplatViewUniform};
 use super::packing::SPLAT_CHUNK_SIZE;
 use crate::render::gpu::dispatch_shader_defs;
+use crate::splat::edit_flags::{EDIT_DELETED, EDIT_HIDDEN, EDIT_SELECTED};
 use crate::render::layer::LAYER_FORMAT;
 use crate::render::shaders;
 use crate::splat::motion::gpu::{
@@ -44,6 +45,8 @@ pub struct SplatPipelines {
     pub asset_layout: BindGroupLayoutDescriptor,
     /// Preprocess group 2: the view's projected splats, sort keys, sort values, draw arguments.
     pub output_layout: BindGroupLayoutDescriptor,
+    /// Preprocess group 3: the entity's edit flags (`super::edits`).
+    pub edits_layout: BindGroupLayoutDescriptor,
     /// Raster group 0: view uniform, projected splats, sorted indices.
     pub raster_layout: BindGroupLayoutDescriptor,
     /// The preprocess compute pipeline.
@@ -66,6 +69,8 @@ impl SplatPipelines {
                 ("SLICED_4D_STRIDE_VEC4", SLICED_4D_STRIDE_VEC4),
                 ("CROP_SHAPE_CUBOID", CROP_SHAPE_CUBOID),
                 ("CROP_MODE_KEEP_INSIDE", CROP_MODE_KEEP_INSIDE),
+                ("EDIT_SELECTED", EDIT_SELECTED as u32),
+                ("EDIT_CULLED", (EDIT_HIDDEN | EDIT_DELETED) as u32),
             ]
             .map(|(name, value)| ShaderDefVal::UInt(name.into(), value)),
         );
@@ -93,6 +98,10 @@ pub fn init_splat_pipelines(mut commands: Commands, pipeline_cache: Res<Pipeline
         "bevy_radiance:preprocess:output_layout",
         &BindGroupLayoutEntries::sequential(compute, (storage(), storage(), storage(), storage())),
     );
+    let edits_layout = BindGroupLayoutDescriptor::new(
+        "bevy_radiance:preprocess:edits_layout",
+        &BindGroupLayoutEntries::single(compute, read_only()),
+    );
     let raster_layout = BindGroupLayoutDescriptor::new(
         "bevy_radiance:raster:layout",
         &BindGroupLayoutEntries::with_indices(
@@ -106,7 +115,7 @@ pub fn init_splat_pipelines(mut commands: Commands, pipeline_cache: Res<Pipeline
     );
     let preprocess = pipeline_cache.queue_compute_pipeline(ComputePipelineDescriptor {
         label: Some("bevy_radiance:preprocess".into()),
-        layout: vec![view_layout.clone(), asset_layout.clone(), output_layout.clone()],
+        layout: vec![view_layout.clone(), asset_layout.clone(), output_layout.clone(), edits_layout.clone()],
         shader: assets.load(shaders::SPLAT_PREPROCESS.asset_path()),
         shader_defs: SplatPipelines::shader_defs(),
         entry_point: Some("preprocess".into()),
@@ -117,6 +126,7 @@ pub fn init_splat_pipelines(mut commands: Commands, pipeline_cache: Res<Pipeline
         view_layout,
         asset_layout,
         output_layout,
+        edits_layout,
         raster_layout,
         preprocess,
         raster_shader: assets.load(shaders::SPLAT_RASTER.asset_path()),

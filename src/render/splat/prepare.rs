@@ -17,6 +17,7 @@ use bevy::render::renderer::{RenderDevice, RenderQueue};
 use bevy::render::texture::{CachedTexture, TextureCache};
 use bevy::render::view::{ExtractedView, Msaa, ViewTarget};
 
+use super::edits::SplatEditBuffers;
 use super::extract::ExtractedSplats;
 use super::gpu_asset::GpuGaussianSplats;
 use super::packing::sh_rest_bytes;
@@ -32,6 +33,8 @@ use crate::render::sort::{GpuRadixSort, RadixSortPipelines, SortLayouts};
 pub struct SplatBatch {
     /// The asset's geometry/SH/motion bind group.
     pub asset_bind_group: BindGroup,
+    /// The entity's edit flags (group 3; a placeholder without edits).
+    pub edits_bind_group: BindGroup,
     /// Dynamic offset of the entity's uniform.
     pub uniform_offset: u32,
     /// Number of splats.
@@ -176,6 +179,7 @@ pub fn prepare_splat_views(
     mut composite_variants: ResMut<SpecializedRenderPipelines<CompositePipeline>>,
     extracted: Res<ExtractedSplats>,
     assets: Res<RenderAssets<GpuGaussianSplats>>,
+    edits: Res<SplatEditBuffers>,
     mut texture_cache: ResMut<TextureCache>,
     mut views: Query<(
         Entity,
@@ -187,6 +191,9 @@ pub fn prepare_splat_views(
         Option<&mut SplatViewBuffers>,
     )>,
 ) {
+    let Some(no_edits) = edits.empty() else {
+        return;
+    };
     for (entity, view, camera, target, msaa, layers, existing) in &mut views {
         let (Some(target_size), Some(viewport_size)) = (camera.physical_target_size, camera.physical_viewport_size)
         else {
@@ -206,6 +213,7 @@ pub fn prepare_splat_views(
         let mut entity_uniforms = Vec::new();
         let mut crops = Vec::new();
         let mut batch_assets = Vec::new();
+        let mut batch_edits = Vec::new();
         let mut total: u32 = 0;
         for item in &extracted.0 {
             if !item.layers.intersects(&camera_layers) {
@@ -222,6 +230,7 @@ pub fn prepare_splat_views(
                 break;
             };
             let camera_local = item.world_from_local.inverse().transform_point3(camera_position);
+            let entity_edits = edits.get(item.main_entity);
             entity_uniforms.push(SplatEntityUniform {
                 world_from_local: item.world_from_local,
                 camera_local: camera_local.extend(1.0),
@@ -233,10 +242,11 @@ pub fn prepare_splat_views(
                 scale_factor: item.params.scale_factor,
                 motion_kind: gpu.motion_kind,
                 model_time: gpu.model_time(item.time_seconds),
-                crop: UVec4::new(crops.len() as u32, item.crop.len() as u32, 0, 0),
+                crop: UVec4::new(crops.len() as u32, item.crop.len() as u32, entity_edits.is_some() as u32, 0),
             });
             crops.extend(item.crop.iter().map(CropVolumeGpu::new));
             batch_assets.push(gpu.bind_group.clone());
+            batch_edits.push(entity_edits.unwrap_or(no_edits).clone());
             total = new_total;
         }
         if total == 0 {
@@ -279,7 +289,7 @@ pub fn prepare_splat_views(
             view: view_uniform,
             entities: entity_uniforms.clone(),
             crops: crops.clone(),
-            assets: batch_assets.iter().map(BindGroup::id).collect(),
+            assets: batch_assets.iter().chain(&batch_edits).map(BindGroup::id).collect(),
         };
         let reuse_sorted =
             buffers.sorted.load(Ordering::Acquire) && buffers.last.as_ref() == Some(&frame);
@@ -353,10 +363,12 @@ pub fn prepare_splat_views(
         );
         let batches = batch_assets
             .into_iter()
+            .zip(batch_edits)
             .zip(&entity_uniforms)
             .zip(offsets)
-            .map(|((asset_bind_group, u), uniform_offset)| SplatBatch {
+            .map(|(((asset_bind_group, edits_bind_group), u), uniform_offset)| SplatBatch {
                 asset_bind_group,
+                edits_bind_group,
                 uniform_offset,
                 count: u.count,
             })
@@ -389,9 +401,10 @@ pub fn prepare_splat_views(
 pub fn measure_splat_memory(
     shared: Res<SharedMemoryStats>,
     assets: Res<RenderAssets<GpuGaussianSplats>>,
+    edits: Res<SplatEditBuffers>,
     views: Query<(Option<&SplatViewBuffers>, Option<&SplatViewResources>)>,
 ) {
-    let splat_assets = assets.iter().map(|(_, asset)| asset.memory()).sum();
+    let splat_assets = assets.iter().map(|(_, asset)| asset.memory()).sum::<GpuMemoryUsage>() + edits.memory();
     let splat_views = views
         .iter()
         .flat_map(|(buffers, resources)| [buffers.map(SplatViewBuffers::memory), resources.map(SplatViewResources::memory)])

@@ -317,6 +317,7 @@ fn reference_renders_dynamic_scenes_at_a_time() {
         params: SplatParams::default(),
         time,
         crop: &[],
+        edits: &[],
     };
     let a = render_reference(&view, &[item(&static_scene, 0.0)], Vec3::ZERO);
     let b = render_reference(&view, &[item(&frozen, 0.7)], Vec3::ZERO);
