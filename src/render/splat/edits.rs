@@ -73,7 +73,7 @@ impl SplatEditBuffers {
     }
 }
 
-/// Uploads new or changed flags (and re-uploads them when the entity's asset
+/// Keeps the shared placeholder while any splat entity is drawn, uploads new or changed flags (and re-uploads them when the entity's asset
 /// changed, as its packed order did); drops those of entities gone. Flags
 /// made for another splat count are not drawn (warned once per change).
 pub fn prepare_splat_edits(
@@ -87,7 +87,10 @@ pub fn prepare_splat_edits(
 ) {
     let layout = pipeline_cache.get_bind_group_layout(&pipelines.edits_layout);
     let bind = |buffer: &Buffer| device.create_bind_group("bevy_radiance:preprocess:edits_bind_group", &layout, &BindGroupEntries::single(buffer.as_entire_binding()));
-    if buffers.empty.is_none() {
+    // The placeholder exists while splats are drawn (nothing is owned otherwise).
+    if splats.0.is_empty() {
+        buffers.empty = None;
+    } else if buffers.empty.is_none() {
         let buffer = device.create_buffer_with_data(&BufferInitDescriptor {
             label: Some("bevy_radiance:edits:none"),
             contents: &[0u8; 4],

@@ -191,9 +191,7 @@ pub fn prepare_splat_views(
         Option<&mut SplatViewBuffers>,
     )>,
 ) {
-    let Some(no_edits) = edits.empty() else {
-        return;
-    };
+    let no_edits = edits.empty();
     for (entity, view, camera, target, msaa, layers, existing) in &mut views {
         let (Some(target_size), Some(viewport_size)) = (camera.physical_target_size, camera.physical_viewport_size)
         else {
@@ -231,6 +229,9 @@ pub fn prepare_splat_views(
             };
             let camera_local = item.world_from_local.inverse().transform_point3(camera_position);
             let entity_edits = edits.get(item.main_entity);
+            let Some(edits_bind_group) = entity_edits.or(no_edits) else {
+                continue;
+            };
             entity_uniforms.push(SplatEntityUniform {
                 world_from_local: item.world_from_local,
                 camera_local: camera_local.extend(1.0),
@@ -246,7 +247,7 @@ pub fn prepare_splat_views(
             });
             crops.extend(item.crop.iter().map(CropVolumeGpu::new));
             batch_assets.push(gpu.bind_group.clone());
-            batch_edits.push(entity_edits.unwrap_or(no_edits).clone());
+            batch_edits.push(edits_bind_group.clone());
             total = new_total;
         }
         if total == 0 {
