@@ -8,6 +8,15 @@
 //! Without FILE it shows the shipped capture `assets/playbot/` ("PLAYBOT" by
 //! Stephane Agullo, CC-BY-4.0), a streamed SOG scene at its finest level.
 //! Left-drag orbits, right-drag pans, the wheel zooms, `R` resets the view.
+//! The inspector panel (`RadianceInspectorPlugin`, `F1` shows or hides it)
+//! lists the captures with their figures and settings, crops, selects
+//! (rectangle or brush tool, then left-drag; Shift adds, Alt subtracts),
+//! hides, deletes, undoes and exports; dropping a splat or `.ingp` file on
+//! the window opens it. While the panel or a tool has the pointer, the
+//! camera ignores the mouse.
+//! `--edit-demo` starts with the capture selected in the inspector, a crop
+//! box trimming its ground and the splats above its middle selected (to
+//! check the editing state in a screenshot).
 //! `--screenshot PATH` saves the window after a few frames and exits (used to
 //! check the viewer under Xvfb).
 
@@ -21,12 +30,13 @@ use bevy_radiance::io::load_splat_file;
 mod orbit;
 #[path = "support/screenshot.rs"]
 mod screenshot;
-use orbit::{Orbit, OrbitPlugin};
+use orbit::{Orbit, OrbitInputBlocked, OrbitPlugin};
 use screenshot::ScreenshotPlugin;
 
 #[derive(Resource)]
 struct Options {
     file: Option<PathBuf>,
+    edit_demo: bool,
 }
 
 #[derive(Component)]
@@ -36,10 +46,12 @@ struct Capture;
 fn main() {
     let mut file = None;
     let mut screenshot = None;
+    let mut edit_demo = false;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "--screenshot" => screenshot = args.next().map(PathBuf::from),
+            "--edit-demo" => edit_demo = true,
             _ => file = Some(PathBuf::from(arg)),
         }
     }
@@ -55,12 +67,20 @@ fn main() {
             RadiancePlugin,
             OrbitPlugin,
             ScreenshotPlugin { path: screenshot, at_frame: 30 },
+            RadianceInspectorPlugin::default(),
         ))
-        .insert_resource(Options { file })
+        .init_resource::<OrbitInputBlocked>()
+        .add_systems(PreUpdate, block_orbit_under_inspector)
+        .insert_resource(Options { file, edit_demo })
         .insert_resource(ClearColor(Color::srgb(0.05, 0.06, 0.08)))
         .add_systems(Startup, setup)
         .add_systems(Update, frame_capture)
         .run();
+}
+
+/// The orbit camera leaves the mouse to the inspector while it uses it.
+fn block_orbit_under_inspector(state: Res<bevy_radiance::inspector::InspectorState>, mut blocked: ResMut<OrbitInputBlocked>) {
+    blocked.0 = state.open && state.pointer_captured;
 }
 
 fn setup(
@@ -79,7 +99,8 @@ fn setup(
         },
         None => assets.load("playbot/lod-meta.json"),
     };
-    commands.spawn((GaussianSplat3d(handle), Capture));
+    let name = options.file.as_ref().and_then(|f| f.file_name()).map_or("playbot".into(), |n| n.to_string_lossy().into_owned());
+    commands.spawn((GaussianSplat3d(handle), Capture, Name::new(name)));
     commands.spawn((
         DirectionalLight {
             illuminance: 8_000.0,
@@ -93,9 +114,12 @@ fn setup(
 
 /// Once the capture is loaded: robust bounds → floor under it, a mesh beside it,
 /// camera framing it.
+#[expect(clippy::too_many_arguments, reason = "a Bevy system")]
 fn frame_capture(
     mut commands: Commands,
-    captures: Query<&GaussianSplat3d, With<Capture>>,
+    options: Res<Options>,
+    mut inspector: ResMut<bevy_radiance::inspector::InspectorState>,
+    captures: Query<(Entity, &GaussianSplat3d), With<Capture>>,
     splat_assets: Res<Assets<GaussianSplats>>,
     mut meshes: ResMut<Assets<Mesh>>,
     mut materials: ResMut<Assets<StandardMaterial>>,
@@ -105,9 +129,10 @@ fn frame_capture(
     if *done {
         return;
     }
-    let Some(splats) = captures.iter().next().and_then(|c| splat_assets.get(&c.0)) else {
+    let Some((capture, splats)) = captures.iter().next().and_then(|(e, c)| Some((e, splat_assets.get(&c.0)?))) else {
         return;
     };
+    inspector.selected = Some(capture);
     *done = true;
     let (lo, hi) = robust_bounds(&splats.positions);
     let center = (lo + hi) * 0.5;
@@ -126,6 +151,16 @@ fn frame_capture(
     ));
     for mut orbit in &mut cameras {
         orbit.set_home(center, extent * 1.6, 0.5, -0.2);
+    }
+    if options.edit_demo {
+        // Trim a tenth off each side of the ground, select the upper half.
+        let margin = (hi - lo) * Vec3::new(0.1, 0.0, 0.1);
+        let crop = SplatCrop::new([CropVolume::aabb(lo - Vec3::Y + margin, hi + Vec3::Y * extent - margin, CropMode::KeepInside)]);
+        let mut edits = SplatEdits::new(splats.len());
+        let mid = center.y;
+        edits.select_where(splats.len(), SelectionMode::Replace, |i| splats.positions[i].y > mid + 0.25 * (hi.y - lo.y));
+        commands.entity(capture).insert((crop, edits));
+        inspector.tool = bevy_radiance::inspector::SelectionTool::Rectangle;
     }
 }
 

@@ -43,6 +43,8 @@ pub mod camera;
 pub mod field;
 pub mod headless;
 pub mod image;
+#[cfg(feature = "inspector")]
+pub mod inspector;
 pub mod io;
 pub mod loader;
 mod plugin;
@@ -67,5 +69,7 @@ pub mod prelude {
     pub use crate::sequence::{FieldSequence3d, SequenceWindow, SplatSequence, SplatSequence3d};
     pub use crate::splat::asset::{AxisConvention, GaussianSplats};
     pub use crate::timeline::{LoopMode, Playback, PlaybackClock, PlaybackFinished, PlaybackLooped, TimelineSystems, TransformTrack};
+    #[cfg(feature = "inspector")]
+    pub use crate::inspector::RadianceInspectorPlugin;
     pub use crate::{GaussianSplatPlugin, RadianceFieldPlugin, RadiancePlugin};
 }

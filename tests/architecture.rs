@@ -235,6 +235,7 @@ fn layers_only_use_layers_below() {
         ("render", &["scene", "splat", "field", "timeline", "camera", "image"]),
         ("plugin", &["loader", "render", "scene", "sequence", "splat", "field", "timeline"]),
         ("headless", &["plugin", "render", "scene", "splat", "field", "camera", "image"]),
+        ("inspector", &["io", "render", "scene", "sequence", "splat", "field", "timeline", "camera"]),
     ];
     let mut wrong = Vec::new();
     for (module, uses) in &graph {

@@ -33,6 +33,12 @@ impl Orbit {
     }
 }
 
+/// While this resource holds `true`, orbit cameras ignore the mouse (another
+/// tool, such as the inspector, is using it).
+#[derive(Resource, Default)]
+#[allow(dead_code, reason = "shared by several examples; only the viewer blocks the orbit")]
+pub struct OrbitInputBlocked(pub bool);
+
 /// Adds [`orbit_camera`] to `Update`.
 pub struct OrbitPlugin;
 
@@ -49,21 +55,25 @@ pub fn orbit_camera(
     keys: Res<ButtonInput<KeyCode>>,
     motion: Res<AccumulatedMouseMotion>,
     scroll: Res<AccumulatedMouseScroll>,
+    blocked: Option<Res<OrbitInputBlocked>>,
 ) {
+    let mouse = !blocked.is_some_and(|b| b.0);
     for (mut orbit, mut transform) in &mut cameras {
         if keys.just_pressed(KeyCode::KeyR) {
             (orbit.target, orbit.distance, orbit.yaw, orbit.pitch) = orbit.home;
         }
-        if buttons.pressed(MouseButton::Left) {
+        if mouse && buttons.pressed(MouseButton::Left) {
             orbit.yaw -= motion.delta.x * 0.005;
             orbit.pitch = (orbit.pitch - motion.delta.y * 0.005).clamp(-1.5, 1.5);
         }
-        if buttons.pressed(MouseButton::Right) {
+        if mouse && buttons.pressed(MouseButton::Right) {
             let (right, up) = (transform.right(), transform.up());
             let k = orbit.distance * 0.0015;
             orbit.target += (-right * motion.delta.x + up * motion.delta.y) * k;
         }
-        orbit.distance = (orbit.distance * (1.0 - scroll.delta.y * 0.1)).clamp(0.05, 1000.0);
+        if mouse {
+            orbit.distance = (orbit.distance * (1.0 - scroll.delta.y * 0.1)).clamp(0.05, 1000.0);
+        }
         let rotation = Quat::from_euler(EulerRot::YXZ, orbit.yaw, orbit.pitch, 0.0);
         *transform = Transform::from_translation(orbit.target + rotation * Vec3::Z * orbit.distance)
             .looking_at(orbit.target, Vec3::Y);

@@ -14,7 +14,8 @@
 //!   4D Gaussians (3DGS-style names and `.ply4d`);
 //! * [`spz`], [`dot_splat`], [`sog`], [`sog_lod`], [`gltf_splats`]: the other
 //!   splat formats;
-//! * [`ingp`]: instant-ngp radiance-field snapshots.
+//! * [`ingp`]: instant-ngp radiance-field snapshots;
+//! * [`write`]: an asset to a file, the format picked by the extension.
 //!
 //! Decoded splat scenes are in the file's own frame; apply an
 //! [`AxisConvention`](crate::splat::asset::AxisConvention) to bring them into
@@ -34,8 +35,10 @@ pub mod sog_lod;
 pub mod splat_file;
 pub mod spz;
 pub mod values;
+pub mod write;
 
 pub use error::SplatLoadError;
+pub use write::{SplatWriteError, encode_splat_file, write_splat_file};
 pub use ingp::{RadianceFieldLoadError, decode_radiance_field, load_radiance_field_file};
 pub use siblings::{DiskSiblings, SiblingFiles};
 pub use splat_file::{

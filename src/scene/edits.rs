@@ -95,6 +95,8 @@ pub struct SplatEdits {
     flags: Vec<u8>,
     undo: Vec<EditStep>,
     redo: Vec<EditStep>,
+    /// The flags when the open stroke began ([`SplatEdits::begin_stroke`]).
+    stroke: Option<Vec<u8>>,
     /// Draw the selection tinted (on by default).
     pub show_selection: bool,
     /// Most undo steps kept (oldest dropped first).
@@ -103,7 +105,7 @@ pub struct SplatEdits {
 
 impl Default for SplatEdits {
     fn default() -> Self {
-        Self { flags: Vec::new(), undo: Vec::new(), redo: Vec::new(), show_selection: true, max_history: 64 }
+        Self { flags: Vec::new(), undo: Vec::new(), redo: Vec::new(), stroke: None, show_selection: true, max_history: 64 }
     }
 }
 
@@ -151,6 +153,18 @@ impl SplatEdits {
             self.flags = vec![0; count];
             self.undo.clear();
             self.redo.clear();
+            if self.stroke.is_some() {
+                self.stroke = Some(self.flags.clone());
+            }
+        }
+        if self.stroke.is_some() {
+            let mut changed = 0;
+            for (i, f) in self.flags.iter_mut().enumerate() {
+                let new = update(i, *f);
+                changed += (new != *f) as usize;
+                *f = new;
+            }
+            return changed;
         }
         let mut step = EditStep::default();
         for (i, f) in self.flags.iter_mut().enumerate() {
@@ -162,14 +176,41 @@ impl SplatEdits {
             }
         }
         let changed = step.indices.len();
-        if changed > 0 {
+        self.record(step);
+        changed
+    }
+
+    fn record(&mut self, step: EditStep) {
+        if !step.indices.is_empty() {
             self.undo.push(step);
             if self.undo.len() > self.max_history.max(1) {
                 self.undo.remove(0);
             }
             self.redo.clear();
         }
-        changed
+    }
+
+    /// Opens a stroke: the edits until [`end_stroke`](Self::end_stroke)
+    /// (a brush drag, say) become one undo step.
+    pub fn begin_stroke(&mut self) {
+        if self.stroke.is_none() {
+            self.stroke = Some(self.flags.clone());
+        }
+    }
+
+    /// Closes the open stroke, recording what it changed as one undo step.
+    pub fn end_stroke(&mut self) {
+        let Some(before) = self.stroke.take() else {
+            return;
+        };
+        let mut step = EditStep::default();
+        for (i, (old, new)) in before.iter().zip(&self.flags).enumerate() {
+            if old != new {
+                step.indices.push(i as u32);
+                step.before.push(*old);
+            }
+        }
+        self.record(step);
     }
 
     /// Selects the splats for which `pick(index)` is true (among those not
@@ -240,8 +281,9 @@ impl SplatEdits {
         }
     }
 
-    /// Undoes the last step; false when there is none.
+    /// Undoes the last step (closing an open stroke first); false when there is none.
     pub fn undo(&mut self) -> bool {
+        self.end_stroke();
         let Some(mut step) = self.undo.pop() else {
             return false;
         };
@@ -252,6 +294,7 @@ impl SplatEdits {
 
     /// Redoes the last undone step; false when there is none.
     pub fn redo(&mut self) -> bool {
+        self.end_stroke();
         let Some(mut step) = self.redo.pop() else {
             return false;
         };
@@ -342,6 +385,22 @@ mod tests {
         edits.delete_selected();
         assert_eq!(edits.apply_deletions(&mut splats.clone()), Err(EditError::Empty));
         assert!(matches!(edits.apply_deletions(&mut row(5)), Err(EditError::CountMismatch { edits: 6, asset: 5 })));
+    }
+
+    #[test]
+    fn a_stroke_is_one_undo_step() {
+        let mut edits = SplatEdits::new(8);
+        edits.begin_stroke();
+        for i in 0..8 {
+            edits.select_where(8, SelectionMode::Add, |j| j == i);
+        }
+        edits.end_stroke();
+        assert_eq!(edits.count(EDIT_SELECTED), 8);
+        assert!(edits.undo());
+        assert_eq!(edits.count(EDIT_SELECTED), 0);
+        assert!(!edits.undo());
+        assert!(edits.redo());
+        assert_eq!(edits.count(EDIT_SELECTED), 8);
     }
 
     #[test]

@@ -1,0 +1,133 @@
+//! Writing a splat asset to a file, the format picked by the extension:
+//! `.ply` (3DGS training layout, binary little-endian; dynamic captures in
+//! their own PLY layouts), `.spz`, `.splat` and `.glb` (glTF
+//! `KHR_gaussian_splatting`). An existing file is never replaced unless the
+//! caller says so.
+
+use std::path::{Path, PathBuf};
+
+use crate::splat::asset::{AxisConvention, GaussianSplats};
+use crate::splat::motion::SplatMotion;
+
+use super::dynamic_ply::{Sliced4dNaming, write_sliced4d_ply, write_spacetime_ply};
+use super::gaussian_ply::write_gaussian_ply;
+use super::ply::PlyFormat;
+
+/// Why a splat file was not written.
+#[derive(Debug, thiserror::Error)]
+pub enum SplatWriteError {
+    /// The file exists and overwriting was not asked for.
+    #[error("{0}: the file exists; confirm to overwrite it")]
+    Exists(PathBuf),
+    /// The extension names no format this crate writes.
+    #[error("{0}: unknown output format (write .ply, .spz, .splat or .glb)")]
+    UnknownFormat(PathBuf),
+    /// There is nothing to write.
+    #[error("{0}: nothing to write, the capture has no splats")]
+    Empty(PathBuf),
+    /// The format cannot hold this capture (a dynamic capture to a static format).
+    #[error("{path}: {format} cannot hold a dynamic capture; write .ply")]
+    Dynamic {
+        /// The file.
+        path: PathBuf,
+        /// The format asked for.
+        format: &'static str,
+    },
+    /// The encoder refused the data.
+    #[error("{path}: cannot encode: {message}")]
+    Encode {
+        /// The file.
+        path: PathBuf,
+        /// What the encoder said.
+        message: String,
+    },
+    /// The file system refused.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The error.
+        source: std::io::Error,
+    },
+}
+
+/// Encodes `splats` (in Bevy's frame) for `path` in the file convention
+/// `axes` (the one its loader would undo; [`AxisConvention::Opencv`] for
+/// files other tools read), without touching the disk.
+pub fn encode_splat_file(path: &Path, splats: &GaussianSplats, axes: AxisConvention) -> Result<Vec<u8>, SplatWriteError> {
+    let path_buf = || path.to_path_buf();
+    if splats.is_empty() {
+        return Err(SplatWriteError::Empty(path_buf()));
+    }
+    let extension = path.extension().and_then(|e| e.to_str()).unwrap_or("").to_ascii_lowercase();
+    // Both conventions are their own inverse: applying one again goes back.
+    let mut file_frame = splats.clone();
+    axes.apply(&mut file_frame);
+    let dynamic = |format| Err(SplatWriteError::Dynamic { path: path_buf(), format });
+    let encode = |message: String| SplatWriteError::Encode { path: path_buf(), message };
+    match extension.as_str() {
+        "ply" => match &file_frame.motion {
+            SplatMotion::Static => Ok(write_gaussian_ply(&file_frame, PlyFormat::BinaryLittleEndian)),
+            SplatMotion::Spacetime(_) => write_spacetime_ply(&file_frame, PlyFormat::BinaryLittleEndian)
+                .ok_or_else(|| encode("inconsistent Spacetime motion data".into())),
+            SplatMotion::Sliced4d(_) => write_sliced4d_ply(&file_frame, PlyFormat::BinaryLittleEndian, Sliced4dNaming::Fudan)
+                .ok_or_else(|| encode("inconsistent 4D motion data".into())),
+        },
+        "spz" | "splat" | "glb" if !matches!(file_frame.motion, SplatMotion::Static) => dynamic(match extension.as_str() {
+            "spz" => "SPZ",
+            "splat" => ".splat",
+            _ => "glTF",
+        }),
+        "spz" => super::spz::write_spz(&file_frame).map_err(|e| encode(e.to_string())),
+        "splat" => Ok(super::dot_splat::write_dot_splat(&file_frame)),
+        "glb" => Ok(super::gltf_splats::write_glb_splats(&file_frame)),
+        _ => Err(SplatWriteError::UnknownFormat(path_buf())),
+    }
+}
+
+/// Writes `splats` to `path` (see [`encode_splat_file`]); an existing file
+/// is replaced only when `overwrite` is true. Returns the bytes written.
+pub fn write_splat_file(path: &Path, splats: &GaussianSplats, axes: AxisConvention, overwrite: bool) -> Result<usize, SplatWriteError> {
+    if path.exists() && !overwrite {
+        return Err(SplatWriteError::Exists(path.to_path_buf()));
+    }
+    let bytes = encode_splat_file(path, splats, axes)?;
+    std::fs::write(path, &bytes).map_err(|source| SplatWriteError::Io { path: path.to_path_buf(), source })?;
+    Ok(bytes.len())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::io::{SplatLoaderSettings, load_splat_file};
+    use crate::splat::motion::MotionKind;
+    use crate::testing::motion::synthetic_dynamic;
+
+    #[test]
+    fn every_format_round_trips_through_its_reader_in_the_bevy_frame() {
+        let dir = std::env::temp_dir().join(format!("bevy_radiance_write_{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let splats = synthetic_dynamic(MotionKind::Static, 50, 4);
+        for name in ["a.ply", "a.spz", "a.splat", "a.glb"] {
+            let path = dir.join(name);
+            let written = write_splat_file(&path, &splats, AxisConvention::Opencv, false).unwrap();
+            assert_eq!(written as u64, std::fs::metadata(&path).unwrap().len());
+            let back = load_splat_file(&path, &SplatLoaderSettings::default()).unwrap();
+            assert_eq!(back.len(), 50, "{name}");
+            let worst = back.positions.iter().zip(&splats.positions).map(|(a, b)| (*a - *b).length()).fold(0.0, f32::max);
+            assert!(worst < 0.02, "{name}: positions moved by {worst} (axes not undone?)");
+            assert!(matches!(write_splat_file(&path, &splats, AxisConvention::Opencv, false), Err(SplatWriteError::Exists(_))));
+            write_splat_file(&path, &splats, AxisConvention::Opencv, true).unwrap();
+        }
+        let dynamic = synthetic_dynamic(MotionKind::Spacetime, 20, 4);
+        let ply = dir.join("dynamic.ply");
+        write_splat_file(&ply, &dynamic, AxisConvention::Opencv, false).unwrap();
+        assert_eq!(load_splat_file(&ply, &SplatLoaderSettings::default()).unwrap().motion.kind(), MotionKind::Spacetime);
+        let error = write_splat_file(&dir.join("d.spz"), &dynamic, AxisConvention::Opencv, false).unwrap_err();
+        assert!(error.to_string().contains("dynamic"), "{error}");
+        assert!(matches!(write_splat_file(&dir.join("a.obj"), &splats, AxisConvention::Opencv, false), Err(SplatWriteError::UnknownFormat(_))));
+        let empty = GaussianSplats::default();
+        assert!(matches!(write_splat_file(&dir.join("e.ply"), &empty, AxisConvention::Opencv, false), Err(SplatWriteError::Empty(_))));
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
