@@ -5,7 +5,7 @@ use bevy::prelude::*;
 use bevy_egui::egui;
 
 use super::export::{ExportError, ExportScope, export_capture};
-use super::panel::{InspectedAssets, InspectedEntities};
+use super::params::{InspectedAssets, InspectedEntities};
 use super::{InspectorState, SelectionTool};
 use crate::io::SplatWriteError;
 use crate::scene::{SplatCrop, SplatEdits};

@@ -20,6 +20,7 @@
 mod editing;
 pub mod export;
 pub mod panel;
+pub mod params;
 pub mod tools;
 
 use bevy::prelude::*;
