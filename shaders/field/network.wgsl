@@ -39,10 +39,17 @@ struct FieldUniform {
 @group(1) @binding(0) var<uniform> field: FieldUniform;
 // Hash-grid parameters as f16 pairs.
 @group(1) @binding(1) var<storage, read> grid_params: array<u32>;
-// MLP weights, row-major [out][in] as vec4s (widths are multiples of 4).
-@group(1) @binding(2) var<storage, read> weights: array<vec4<f32>>;
+// MLP weights, row-major [out][in] as vec4s (widths are multiples of 4),
+// one vec4 per texel, WEIGHTS_TEXTURE_WIDTH texels per row (see `weight`).
+@group(1) @binding(2) var weights: texture_2d<f32>;
 // Occupancy bitfield, cascade-major, Morton order within a cascade.
 @group(1) @binding(3) var<storage, read> occupancy: array<u32>;
+
+// The `i`-th vec4 of the MLP weights. A texel fetch rather than a storage
+// load: software rasterisers compile it as a straight-line gather.
+fn weight(i: u32) -> vec4<f32> {
+    return textureLoad(weights, vec2<u32>(i % #{WEIGHTS_TEXTURE_WIDTH}u, i / #{WEIGHTS_TEXTURE_WIDTH}u), 0);
+}
 
 // Table entry of a grid vertex (dense index where the level fits, else the
 // coherent prime hash), modulo the table size.

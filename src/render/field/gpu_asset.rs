@@ -1,13 +1,16 @@
-//! The GPU form of a radiance field: hash-grid parameters, MLP weights and the
-//! occupancy bitfield in storage buffers, and the asset's part of the field
-//! uniform.
+//! The GPU form of a radiance field: hash-grid parameters and the occupancy
+//! bitfield in storage buffers, the MLP weights in a texture (one vec4 per
+//! texel, see `codegen`), and the asset's part of the field uniform.
 
 use bevy::asset::AssetId;
 use bevy::ecs::system::{SystemParamItem, lifetimeless::SRes};
 use bevy::math::{Mat3, Mat4, UVec4, Vec3, Vec4};
 use bevy::render::render_asset::{PrepareAssetError, RenderAsset};
-use bevy::render::render_resource::{Buffer, BufferInitDescriptor, BufferUsages};
-use bevy::render::renderer::RenderDevice;
+use bevy::render::render_resource::{
+    Buffer, BufferInitDescriptor, BufferUsages, Extent3d, Texture, TextureDataOrder, TextureDescriptor, TextureDimension,
+    TextureFormat, TextureUsages, TextureView, TextureViewDescriptor,
+};
+use bevy::render::renderer::{RenderDevice, RenderQueue};
 
 use super::codegen::FieldArch;
 use super::gpu_types::FieldUniform;
@@ -17,12 +20,18 @@ use crate::render::memory::GpuMemoryUsage;
 use crate::field::{FieldActivation, RadianceField};
 use crate::scene::RadianceFieldSettings;
 
+/// Texels per row of a field's weights texture.
+pub const WEIGHTS_TEXTURE_WIDTH: u32 = 256;
+
 /// The buffers of a field the GPU can draw.
 pub struct FieldBuffers {
     /// Hash-grid parameters as f16 pairs.
     pub grid_params: Buffer,
-    /// MLP weights (f32), density layers then colour layers.
-    pub weights: Buffer,
+    /// MLP weights (f32), density layers then colour layers, one vec4 per
+    /// `Rgba32Float` texel, [`WEIGHTS_TEXTURE_WIDTH`] texels per row.
+    pub weights: Texture,
+    /// The view of `weights` the field pass binds.
+    pub weights_view: TextureView,
     /// Occupancy bitfields, cascade-major.
     pub occupancy: Buffer,
 }
@@ -42,7 +51,11 @@ pub struct GpuRadianceField {
 impl GpuRadianceField {
     /// The field's buffers (none for a field the GPU cannot draw).
     pub fn memory(&self) -> GpuMemoryUsage {
-        GpuMemoryUsage::of_buffers(self.buffers.iter().flat_map(|b| [&b.grid_params, &b.weights, &b.occupancy]))
+        let mut usage = GpuMemoryUsage::of_buffers(self.buffers.iter().flat_map(|b| [&b.grid_params, &b.occupancy]));
+        if let Some(b) = &self.buffers {
+            usage.add_texture(&b.weights);
+        }
+        usage
     }
 
     /// The uniform of this field placed at `world_from_local` with `settings`.
@@ -133,12 +146,12 @@ fn unit_from_local(field: &RadianceField) -> Mat4 {
 
 impl RenderAsset for GpuRadianceField {
     type SourceAsset = RadianceField;
-    type Param = SRes<RenderDevice>;
+    type Param = (SRes<RenderDevice>, SRes<RenderQueue>);
 
     fn prepare_asset(
         field: Self::SourceAsset,
         _id: AssetId<Self::SourceAsset>,
-        device: &mut SystemParamItem<Self::Param>,
+        (device, queue): &mut SystemParamItem<Self::Param>,
         _previous: Option<&Self>,
     ) -> Result<Self, PrepareAssetError<Self::SourceAsset>> {
         // MLP weights, density layers then colour layers, and each layer's offset.
@@ -165,7 +178,25 @@ impl RenderAsset for GpuRadianceField {
         let mut grid_words: Vec<u32> =
             halves.chunks(2).map(|p| p[0] as u32 | (p.get(1).copied().unwrap_or(0) as u32) << 16).collect();
         grid_words.resize(grid_words.len().max(1), 0);
-        weights.resize(weights.len().max(4).next_multiple_of(4), 0.0);
+        let texels = weights.len().div_ceil(4).max(1) as u32;
+        let rows = texels.div_ceil(WEIGHTS_TEXTURE_WIDTH);
+        weights.resize((rows * WEIGHTS_TEXTURE_WIDTH * 4) as usize, 0.0);
+        let weights_texture = device.create_texture_with_data(
+            queue,
+            &TextureDescriptor {
+                label: Some("bevy_radiance:field:weights"),
+                size: Extent3d { width: WEIGHTS_TEXTURE_WIDTH, height: rows, depth_or_array_layers: 1 },
+                mip_level_count: 1,
+                sample_count: 1,
+                dimension: TextureDimension::D2,
+                format: TextureFormat::Rgba32Float,
+                usage: TextureUsages::TEXTURE_BINDING,
+                view_formats: &[],
+            },
+            TextureDataOrder::LayerMajor,
+            bytemuck::cast_slice(&weights),
+        );
+        let weights_view = weights_texture.create_view(&TextureViewDescriptor::default());
         let mut occupancy: Vec<u32> = field.occupancy.bitfields.concat();
         occupancy.resize(occupancy.len().max(1), 0);
         let buffer = |label: &str, contents: &[u8]| {
@@ -178,7 +209,8 @@ impl RenderAsset for GpuRadianceField {
         Ok(Self {
             buffers: Some(FieldBuffers {
                 grid_params: buffer("bevy_radiance:field:grid", bytemuck::cast_slice(&grid_words)),
-                weights: buffer("bevy_radiance:field:weights", bytemuck::cast_slice(&weights)),
+                weights: weights_texture,
+                weights_view,
                 occupancy: buffer("bevy_radiance:field:occupancy", bytemuck::cast_slice(&occupancy)),
             }),
             template,

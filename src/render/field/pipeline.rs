@@ -13,16 +13,17 @@ use bevy::core_pipeline::FullscreenShader;
 use bevy::platform::collections::HashSet;
 use bevy::prelude::*;
 use bevy::render::render_resource::binding_types::{
-    storage_buffer_read_only_sized, texture_depth_2d, texture_depth_2d_multisampled, uniform_buffer,
+    storage_buffer_read_only_sized, texture_2d, texture_depth_2d, texture_depth_2d_multisampled, uniform_buffer,
 };
 use bevy::render::render_resource::{
     BindGroupLayoutDescriptor, BindGroupLayoutEntries, BlendComponent, BlendFactor, BlendOperation, BlendState,
     ColorTargetState, ColorWrites, FragmentState, PipelineCache, RenderPipelineDescriptor,
-    ShaderStages, SpecializedRenderPipeline,
+    ShaderStages, SpecializedRenderPipeline, TextureSampleType,
 };
 use bevy::shader::{Shader, ShaderDefVal};
 
 use super::codegen::{self, FieldArch};
+use super::gpu_asset::WEIGHTS_TEXTURE_WIDTH;
 use super::gpu_types::{FieldUniform, FieldViewUniform};
 use crate::field::encoding::HASH_PRIMES;
 use crate::field::limits::{MAX_GPU_DENSITY_OUTPUTS, MAX_GPU_LEVELS};
@@ -49,7 +50,7 @@ pub struct RadianceFieldPipelines {
     pub view_layout: BindGroupLayoutDescriptor,
     /// Group 0: view uniform and depth texture, multisampled.
     pub view_layout_multisampled: BindGroupLayoutDescriptor,
-    /// Group 1: field uniform (dynamic offset), grid parameters, weights, occupancy.
+    /// Group 1: field uniform (dynamic offset), grid parameters, weights texture, occupancy.
     pub field_layout: BindGroupLayoutDescriptor,
     fullscreen: FullscreenShader,
     registered: HashSet<FieldArch>,
@@ -92,6 +93,7 @@ impl RadianceFieldPipelines {
             ("MAX_GPU_DENSITY_OUTPUTS_VEC4", MAX_GPU_DENSITY_OUTPUTS / 4),
             ("HASH_PRIME_Y", HASH_PRIMES[1]),
             ("HASH_PRIME_Z", HASH_PRIMES[2]),
+            ("WEIGHTS_TEXTURE_WIDTH", WEIGHTS_TEXTURE_WIDTH),
         ]
         .map(|(name, value)| ShaderDefVal::UInt(name.into(), value))
         .into();
@@ -130,7 +132,12 @@ pub fn init_field_pipelines(mut commands: Commands, fullscreen: Res<FullscreenSh
             "bevy_radiance:field:field_layout",
             &BindGroupLayoutEntries::sequential(
                 stages,
-                (uniform_buffer::<FieldUniform>(true), read_only(), read_only(), read_only()),
+                (
+                    uniform_buffer::<FieldUniform>(true),
+                    read_only(),
+                    texture_2d(TextureSampleType::Float { filterable: false }),
+                    read_only(),
+                ),
             ),
         ),
         fullscreen: fullscreen.clone(),

@@ -244,7 +244,7 @@ pub fn prepare_field_views(
                     &BindGroupEntries::sequential((
                         field_binding.clone(),
                         field_buffers.grid_params.as_entire_binding(),
-                        field_buffers.weights.as_entire_binding(),
+                        &field_buffers.weights_view,
                         field_buffers.occupancy.as_entire_binding(),
                     )),
                 ),
