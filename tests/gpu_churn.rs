@@ -189,7 +189,11 @@ fn a_thousand_spawn_despawn_cycles_return_memory_to_baseline() {
     let with_shared = with_shared.unwrap();
     assert!(with_shared.splat_views.is_empty() && with_shared.field_views.is_empty(), "{with_shared:#?}");
     assert_eq!(with_shared.splat_assets.buffers, 4, "only the shared splat asset stays uploaded: {with_shared:#?}");
-    assert_eq!(with_shared.field_assets.buffers, 3, "only the shared field stays uploaded: {with_shared:#?}");
+    assert_eq!(
+        (with_shared.field_assets.buffers, with_shared.field_assets.textures),
+        (2, 1),
+        "only the shared field (grid, occupancy, weights texture) stays uploaded: {with_shared:#?}"
+    );
 
     let after = render_scene(&mut r, &shared_splats, &shared_field);
     assert_same(&after, &before, "after 1000 cycles");

@@ -148,6 +148,14 @@ impl RenderAsset for GpuRadianceField {
     type SourceAsset = RadianceField;
     type Param = (SRes<RenderDevice>, SRes<RenderQueue>);
 
+    fn byte_len(field: &Self::SourceAsset) -> Option<usize> {
+        let weights: usize = [&field.density_mlp, &field.color_mlp].iter().flat_map(|m| &m.layers).map(|l| l.weights.len()).sum();
+        let rows = weights.div_ceil(4).max(1).div_ceil(WEIGHTS_TEXTURE_WIDTH as usize);
+        let grid = field.grid.params.len().div_ceil(2).max(1) * 4;
+        let occupancy = field.occupancy.bitfields.iter().map(Vec::len).sum::<usize>().max(1) * 4;
+        Some(grid + rows * WEIGHTS_TEXTURE_WIDTH as usize * 16 + occupancy)
+    }
+
     fn prepare_asset(
         field: Self::SourceAsset,
         _id: AssetId<Self::SourceAsset>,
