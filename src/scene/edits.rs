@@ -11,9 +11,10 @@
 use bevy::math::{Mat4, Rect, Vec2, Vec4Swizzles};
 use bevy::prelude::Component;
 
-use crate::camera::CameraView;
+use crate::camera::{CameraView, Intrinsics};
 use crate::splat::asset::GaussianSplats;
-use crate::splat::crop::{CropVolume, crop_keeps};
+use crate::splat::crop::{CropVolume, PreparedCrop};
+use crate::splat::motion::SplatMotion;
 
 pub use crate::splat::edit_flags::{EDIT_DELETED, EDIT_HIDDEN, EDIT_SELECTED, SELECTION_MIX, SELECTION_TINT, highlight};
 
@@ -48,9 +49,12 @@ pub struct SelectionView<'a> {
 
 impl SelectionView<'_> {
     /// Pixel position of splat `i`'s centre, `None` behind the camera or cropped.
-    fn pixel(&self, i: usize, model_time: f32) -> Option<Vec2> {
-        let local = self.splats.evaluate(i, model_time).position;
-        if !crop_keeps(self.crop, local) {
+    fn pixel(&self, crop: &PreparedCrop, k: &Intrinsics, i: usize, model_time: f32) -> Option<Vec2> {
+        let local = match self.splats.motion {
+            SplatMotion::Static => self.splats.positions[i],
+            _ => self.splats.evaluate(i, model_time).position,
+        };
+        if !crop.keeps(local) {
             return None;
         }
         let view = self.camera.view_from_world * (self.world_from_local * local.extend(1.0));
@@ -58,7 +62,6 @@ impl SelectionView<'_> {
         if !(depth > 0.0) {
             return None;
         }
-        let k = self.camera.intrinsics();
         let xy = view.xy();
         Some(Vec2::new(k.fx * xy.x / depth + k.cx, k.fy * -xy.y / depth + k.cy))
     }
@@ -233,7 +236,8 @@ impl SplatEdits {
     /// Selects the splats whose centres project inside `rect` (pixels).
     pub fn select_rect(&mut self, view: &SelectionView<'_>, rect: Rect, mode: SelectionMode) -> usize {
         let t = view.splats.model_time(view.time);
-        self.select_where(view.splats.len(), mode, |i| view.pixel(i, t).is_some_and(|p| rect.contains(p)))
+        let (crop, k) = (PreparedCrop::new(view.crop), view.camera.intrinsics());
+        self.select_where(view.splats.len(), mode, |i| view.pixel(&crop, &k, i, t).is_some_and(|p| rect.contains(p)))
     }
 
     /// Selects the splats whose centres project within `radius` pixels of
@@ -241,7 +245,8 @@ impl SplatEdits {
     pub fn select_brush(&mut self, view: &SelectionView<'_>, center: Vec2, radius: f32, mode: SelectionMode) -> usize {
         let t = view.splats.model_time(view.time);
         let r2 = radius * radius;
-        self.select_where(view.splats.len(), mode, |i| view.pixel(i, t).is_some_and(|p| p.distance_squared(center) <= r2))
+        let (crop, k) = (PreparedCrop::new(view.crop), view.camera.intrinsics());
+        self.select_where(view.splats.len(), mode, |i| view.pixel(&crop, &k, i, t).is_some_and(|p| p.distance_squared(center) <= r2))
     }
 
     /// Selects every visible splat.

@@ -193,22 +193,42 @@ pub fn validate_crop(volumes: &[CropVolume]) -> Result<(), CropError> {
 
 /// The crop rule for a splat centred at `point` (local frame): inside at
 /// least one keep volume (when there are any) and inside no remove volume.
-/// An empty list keeps everything.
+/// An empty list keeps everything. (To test many points, build a
+/// [`PreparedCrop`] once.)
 pub fn crop_keeps(volumes: &[CropVolume], point: Vec3) -> bool {
-    let mut any_keep = false;
-    let mut kept = false;
-    for volume in volumes {
-        let inside = volume.contains(point);
-        match volume.mode {
-            CropMode::KeepInside => {
-                any_keep = true;
-                kept |= inside;
-            }
-            CropMode::RemoveInside if inside => return false,
-            CropMode::RemoveInside => {}
-        }
+    PreparedCrop::new(volumes).keeps(point)
+}
+
+/// A crop with each volume's [`volume_from_local`](CropVolume::volume_from_local)
+/// matrix computed once, for testing many points.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct PreparedCrop {
+    volumes: Vec<(CropVolume, Mat4)>,
+}
+
+impl PreparedCrop {
+    /// Prepares `volumes`.
+    pub fn new(volumes: &[CropVolume]) -> Self {
+        Self { volumes: volumes.iter().map(|v| (*v, v.volume_from_local())).collect() }
     }
-    kept || !any_keep
+
+    /// The crop rule of [`crop_keeps`] for a point in the local frame.
+    pub fn keeps(&self, point: Vec3) -> bool {
+        let mut any_keep = false;
+        let mut kept = false;
+        for (volume, matrix) in &self.volumes {
+            let inside = volume.contains_with(matrix, point);
+            match volume.mode {
+                CropMode::KeepInside => {
+                    any_keep = true;
+                    kept |= inside;
+                }
+                CropMode::RemoveInside if inside => return false,
+                CropMode::RemoveInside => {}
+            }
+        }
+        kept || !any_keep
+    }
 }
 
 impl GaussianSplats {
@@ -222,8 +242,8 @@ impl GaussianSplats {
             return Ok(0);
         }
         let before = self.len();
-        let keep: Vec<bool> =
-            (0..before).map(|i| crop_keeps(volumes, self.evaluate(i, model_time).position)).collect();
+        let crop = PreparedCrop::new(volumes);
+        let keep: Vec<bool> = (0..before).map(|i| crop.keeps(self.evaluate(i, model_time).position)).collect();
         self.retain(|i| keep[i]);
         Ok(before - self.len())
     }

@@ -11,7 +11,7 @@ use bevy::math::{Mat4, Vec2, Vec3, Vec4};
 use crate::image::ReferenceImage;
 
 use super::asset::GaussianSplats;
-use super::crop::{CropVolume, crop_keeps};
+use super::crop::{CropVolume, PreparedCrop};
 use super::edit_flags::{EDIT_DELETED, EDIT_HIDDEN, EDIT_SELECTED, highlight};
 use crate::camera::CameraView;
 use super::projection::{
@@ -50,13 +50,14 @@ pub fn project_and_sort(view: &CameraView, items: &[ReferenceItem<'_>]) -> Vec<P
         let s = item.splats;
         let model_time = s.model_time(item.time);
         let edits = (item.edits.len() == s.len()).then_some(item.edits);
+        let crop = PreparedCrop::new(item.crop);
         for i in 0..s.len() {
             let flags = edits.map_or(0, |f| f[i]);
             if flags & (EDIT_HIDDEN | EDIT_DELETED) != 0 {
                 continue;
             }
             let e = s.evaluate(i, model_time);
-            if e.opacity <= 0.0 || !crop_keeps(item.crop, e.position) {
+            if e.opacity <= 0.0 || !crop.keeps(e.position) {
                 continue;
             }
             if let Some(p) = project_splat(
