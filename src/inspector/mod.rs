@@ -82,6 +82,23 @@ pub struct InspectorState {
     pub(crate) drag_start: Option<Vec2>,
 }
 
+impl Default for InspectorState {
+    fn default() -> Self {
+        Self {
+            open: true,
+            toggle_key: KeyCode::F1,
+            selected: None,
+            tool: SelectionTool::Off,
+            show_crop_outlines: true,
+            export_path: "edited.ply".into(),
+            pending_overwrite: None,
+            message: None,
+            pointer_captured: false,
+            drag_start: None,
+        }
+    }
+}
+
 impl InspectorState {
     /// Shows a message in the panel (and logs it).
     pub fn report(&mut self, text: impl Into<String>, error: bool) {
@@ -103,18 +120,7 @@ impl Plugin for RadianceInspectorPlugin {
         if !app.is_plugin_added::<bevy::render::diagnostic::RenderDiagnosticsPlugin>() {
             app.add_plugins(bevy::render::diagnostic::RenderDiagnosticsPlugin);
         }
-        app.insert_resource(InspectorState {
-            open: self.open,
-            toggle_key: self.toggle_key,
-            selected: None,
-            tool: SelectionTool::Off,
-            show_crop_outlines: true,
-            export_path: "edited.ply".into(),
-            pending_overwrite: None,
-            message: None,
-            pointer_captured: false,
-            drag_start: None,
-        })
+        app.insert_resource(InspectorState { open: self.open, toggle_key: self.toggle_key, ..default() })
         .add_systems(Update, (toggle_inspector, tools::open_dropped_files))
         .add_systems(EguiPrimaryContextPass, (panel::inspector_panel, tools::selection_tools).chain());
     }

@@ -261,3 +261,49 @@ pub fn open_dropped_files(
         state.report(format!("opened {}", path_buf.display()), false);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use bevy::asset::AssetPlugin;
+
+    /// A good splat file opens as a named, selected capture; a missing one
+    /// is reported by name and spawns nothing.
+    #[test]
+    fn dropped_files_open_as_captures_and_bad_ones_are_reported() {
+        let mut app = App::new();
+        app.add_plugins((MinimalPlugins, AssetPlugin::default()))
+            .init_asset::<GaussianSplats>()
+            .init_asset::<RadianceField>()
+            .add_message::<FileDragAndDrop>()
+            .init_resource::<InspectorState>()
+            .add_systems(Update, open_dropped_files);
+        let window = app.world_mut().spawn_empty().id();
+        let good = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/biker.compressed.ply");
+        let missing = std::env::temp_dir().join("bevy_radiance_no_such_capture.ply");
+        app.world_mut().write_message(FileDragAndDrop::DroppedFile { window, path_buf: good });
+        app.update();
+        let (entity, name) = {
+            let world = app.world_mut();
+            let mut captures = world.query::<(Entity, &Name, &GaussianSplat3d)>();
+            let found: Vec<(Entity, String)> = captures.iter(world).map(|(e, n, _)| (e, n.to_string())).collect();
+            assert_eq!(found.len(), 1, "{found:?}");
+            found[0].clone()
+        };
+        assert_eq!(name, "biker.compressed.ply");
+        let state = app.world().resource::<InspectorState>();
+        assert_eq!(state.selected, Some(entity));
+        assert!(matches!(&state.message, Some((text, false)) if text.contains("opened")));
+
+        app.world_mut().write_message(FileDragAndDrop::DroppedFile { window, path_buf: missing });
+        app.update();
+        let state = app.world().resource::<InspectorState>();
+        assert_eq!(state.selected, Some(entity), "a failed open keeps the selection");
+        let Some((text, true)) = &state.message else {
+            panic!("no error reported: {:?}", state.message);
+        };
+        assert!(text.contains("bevy_radiance_no_such_capture.ply"), "{text}");
+        let world = app.world_mut();
+        assert_eq!(world.query::<&GaussianSplat3d>().iter(world).count(), 1);
+    }
+}
