@@ -24,12 +24,16 @@ pub(super) fn crop_section(
 ) {
     let current: Vec<CropVolume> = entities.crops.get(entity).map(|c| c.0.clone()).unwrap_or_default();
     let mut volumes = current.clone();
-    let bounds = entities
-        .splats
-        .get(entity)
-        .ok()
-        .and_then(|(_, _, s)| assets.splats.get(&s.0))
-        .and_then(GaussianSplats::bounds);
+    // The capture's bounds (a pass over every splat) only when a volume is added.
+    let bounds = || {
+        entities
+            .splats
+            .get(entity)
+            .ok()
+            .and_then(|(_, _, s)| assets.splats.get(&s.0))
+            .and_then(GaussianSplats::bounds)
+            .unwrap_or((-Vec3::ONE, Vec3::ONE))
+    };
     egui::CollapsingHeader::new("Crop volumes").default_open(true).show(ui, |ui| {
         let mut remove = None;
         for (i, volume) in volumes.iter_mut().enumerate() {
@@ -64,11 +68,12 @@ pub(super) fn crop_section(
             volumes.remove(i);
         }
         ui.horizontal(|ui| {
-            let (lo, hi) = bounds.unwrap_or((-Vec3::ONE, Vec3::ONE));
             if ui.button("add box").clicked() {
+                let (lo, hi) = bounds();
                 volumes.push(CropVolume::aabb(lo, hi, CropMode::KeepInside));
             }
             if ui.button("add sphere").clicked() {
+                let (lo, hi) = bounds();
                 volumes.push(CropVolume::sphere((lo + hi) * 0.5, (hi - lo).length() * 0.25, CropMode::RemoveInside));
             }
             ui.checkbox(&mut state.show_crop_outlines, "outlines");

@@ -149,8 +149,9 @@ impl SplatEdits {
     }
 
     /// Sets every splat's flags to `update(index, flags)`, recording one undo
-    /// step for the splats that changed (none: no step). Resets the flags
-    /// first when they were made for another splat count.
+    /// step for the splats that changed (none: no step), or adding them to
+    /// the open stroke. Resets the flags first when they were made for
+    /// another splat count.
     fn change(&mut self, count: usize, mut update: impl FnMut(usize, u8) -> u8) -> usize {
         if self.flags.len() != count {
             self.flags = vec![0; count];
@@ -160,37 +161,20 @@ impl SplatEdits {
                 self.stroke = Some(self.flags.clone());
             }
         }
-        if self.stroke.is_some() {
-            let mut changed = 0;
-            for (i, f) in self.flags.iter_mut().enumerate() {
-                let new = update(i, *f);
-                changed += (new != *f) as usize;
-                *f = new;
-            }
-            return changed;
+        let own_stroke = self.stroke.is_none();
+        if own_stroke {
+            self.begin_stroke();
         }
-        let mut step = EditStep::default();
+        let mut changed = 0;
         for (i, f) in self.flags.iter_mut().enumerate() {
             let new = update(i, *f);
-            if new != *f {
-                step.indices.push(i as u32);
-                step.before.push(*f);
-                *f = new;
-            }
+            changed += (new != *f) as usize;
+            *f = new;
         }
-        let changed = step.indices.len();
-        self.record(step);
+        if own_stroke {
+            self.end_stroke();
+        }
         changed
-    }
-
-    fn record(&mut self, step: EditStep) {
-        if !step.indices.is_empty() {
-            self.undo.push(step);
-            if self.undo.len() > self.max_history.max(1) {
-                self.undo.remove(0);
-            }
-            self.redo.clear();
-        }
     }
 
     /// Opens a stroke: the edits until [`end_stroke`](Self::end_stroke)
@@ -213,7 +197,13 @@ impl SplatEdits {
                 step.before.push(*old);
             }
         }
-        self.record(step);
+        if !step.indices.is_empty() {
+            self.undo.push(step);
+            if self.undo.len() > self.max_history.max(1) {
+                self.undo.remove(0);
+            }
+            self.redo.clear();
+        }
     }
 
     /// Selects the splats for which `pick(index)` is true (among those not
@@ -280,32 +270,29 @@ impl SplatEdits {
         self.change(self.flags.len(), |_, f| if f & EDIT_SELECTED != 0 { (f | EDIT_DELETED) & !EDIT_SELECTED } else { f })
     }
 
-    fn swap_step(flags: &mut [u8], step: &mut EditStep) {
+    /// Moves the last step of `from` onto `to`, swapping its flags with the
+    /// current ones (so the same step undoes and redoes).
+    fn replay(flags: &mut [u8], from: &mut Vec<EditStep>, to: &mut Vec<EditStep>) -> bool {
+        let Some(mut step) = from.pop() else {
+            return false;
+        };
         for (i, before) in step.indices.iter().zip(&mut step.before) {
             std::mem::swap(&mut flags[*i as usize], before);
         }
+        to.push(step);
+        true
     }
 
     /// Undoes the last step (closing an open stroke first); false when there is none.
     pub fn undo(&mut self) -> bool {
         self.end_stroke();
-        let Some(mut step) = self.undo.pop() else {
-            return false;
-        };
-        Self::swap_step(&mut self.flags, &mut step);
-        self.redo.push(step);
-        true
+        Self::replay(&mut self.flags, &mut self.undo, &mut self.redo)
     }
 
     /// Redoes the last undone step; false when there is none.
     pub fn redo(&mut self) -> bool {
         self.end_stroke();
-        let Some(mut step) = self.redo.pop() else {
-            return false;
-        };
-        Self::swap_step(&mut self.flags, &mut step);
-        self.undo.push(step);
-        true
+        Self::replay(&mut self.flags, &mut self.redo, &mut self.undo)
     }
 
     /// Removes the deleted splats from `splats` (the asset the edits were

@@ -196,7 +196,26 @@ pub fn validate_crop(volumes: &[CropVolume]) -> Result<(), CropError> {
 /// An empty list keeps everything. (To test many points, build a
 /// [`PreparedCrop`] once.)
 pub fn crop_keeps(volumes: &[CropVolume], point: Vec3) -> bool {
-    PreparedCrop::new(volumes).keeps(point)
+    keeps(volumes.iter().map(|v| (v, v.volume_from_local())), point)
+}
+
+/// The crop rule over volumes with their matrices.
+#[inline]
+fn keeps<'a, M: std::borrow::Borrow<Mat4>>(volumes: impl IntoIterator<Item = (&'a CropVolume, M)>, point: Vec3) -> bool {
+    let mut any_keep = false;
+    let mut kept = false;
+    for (volume, matrix) in volumes {
+        let inside = volume.contains_with(matrix.borrow(), point);
+        match volume.mode {
+            CropMode::KeepInside => {
+                any_keep = true;
+                kept |= inside;
+            }
+            CropMode::RemoveInside if inside => return false,
+            CropMode::RemoveInside => {}
+        }
+    }
+    kept || !any_keep
 }
 
 /// A crop with each volume's [`volume_from_local`](CropVolume::volume_from_local)
@@ -214,20 +233,7 @@ impl PreparedCrop {
 
     /// The crop rule of [`crop_keeps`] for a point in the local frame.
     pub fn keeps(&self, point: Vec3) -> bool {
-        let mut any_keep = false;
-        let mut kept = false;
-        for (volume, matrix) in &self.volumes {
-            let inside = volume.contains_with(matrix, point);
-            match volume.mode {
-                CropMode::KeepInside => {
-                    any_keep = true;
-                    kept |= inside;
-                }
-                CropMode::RemoveInside if inside => return false,
-                CropMode::RemoveInside => {}
-            }
-        }
-        kept || !any_keep
+        keeps(self.volumes.iter().map(|(v, m)| (v, m)), point)
     }
 }
 

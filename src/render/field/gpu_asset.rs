@@ -23,6 +23,11 @@ use crate::scene::RadianceFieldSettings;
 /// Texels per row of a field's weights texture.
 pub const WEIGHTS_TEXTURE_WIDTH: u32 = 256;
 
+/// Rows of the weights texture holding `floats` weights (four per texel).
+fn weights_texture_rows(floats: usize) -> u32 {
+    (floats.div_ceil(4).max(1) as u32).div_ceil(WEIGHTS_TEXTURE_WIDTH)
+}
+
 /// The buffers of a field the GPU can draw.
 pub struct FieldBuffers {
     /// Hash-grid parameters as f16 pairs.
@@ -150,7 +155,7 @@ impl RenderAsset for GpuRadianceField {
 
     fn byte_len(field: &Self::SourceAsset) -> Option<usize> {
         let weights: usize = [&field.density_mlp, &field.color_mlp].iter().flat_map(|m| &m.layers).map(|l| l.weights.len()).sum();
-        let rows = weights.div_ceil(4).max(1).div_ceil(WEIGHTS_TEXTURE_WIDTH as usize);
+        let rows = weights_texture_rows(weights) as usize;
         let grid = field.grid.params.len().div_ceil(2).max(1) * 4;
         let occupancy = field.occupancy.bitfields.iter().map(Vec::len).sum::<usize>().max(1) * 4;
         Some(grid + rows * WEIGHTS_TEXTURE_WIDTH as usize * 16 + occupancy)
@@ -186,8 +191,7 @@ impl RenderAsset for GpuRadianceField {
         let mut grid_words: Vec<u32> =
             halves.chunks(2).map(|p| p[0] as u32 | (p.get(1).copied().unwrap_or(0) as u32) << 16).collect();
         grid_words.resize(grid_words.len().max(1), 0);
-        let texels = weights.len().div_ceil(4).max(1) as u32;
-        let rows = texels.div_ceil(WEIGHTS_TEXTURE_WIDTH);
+        let rows = weights_texture_rows(weights.len());
         weights.resize((rows * WEIGHTS_TEXTURE_WIDTH * 4) as usize, 0.0);
         let weights_texture = device.create_texture_with_data(
             queue,
