@@ -1,6 +1,8 @@
 //! Loader throughput: every splat format, parsed from real files (plus
 //! synthetic training PLYs) into `GaussianSplats`. Each benchmark reports both
-//! bytes/s (of file bytes) and elements/s (splats/s).
+//! bytes/s (of file bytes) and elements/s (splats/s). The `write` group times
+//! the encoders of the formats that need real work (SOG's quantisers and WebP
+//! planes, SPZ's zstd streams) on the real captures, in memory.
 //!
 //! `cargo bench --bench loaders` (a few minutes; `cargo bench --bench loaders -- spz`
 //! runs the benchmarks whose name contains `spz`).
@@ -26,7 +28,7 @@ use bevy_radiance::io::ply::PlyFormat;
 use bevy_radiance::io::sog::parse_bundled_sog;
 use bevy_radiance::io::spz::parse_spz;
 use bevy_radiance::splat::asset::{AxisConvention, GaussianSplats, sh_coefficient_count};
-use bevy_radiance::io::{SplatLoaderSettings, load_splat_file};
+use bevy_radiance::io::{SplatLoaderSettings, encode_splat_file, load_splat_file};
 
 fn synthetic(n: usize, degree: u8) -> GaussianSplats {
     let k = sh_coefficient_count(degree);
@@ -175,5 +177,30 @@ fn loaders(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, loaders);
+fn writers(c: &mut Criterion) {
+    let mut group = c.benchmark_group("write");
+    group.warm_up_time(Duration::from_secs(1));
+    group.measurement_time(Duration::from_secs(6));
+    group.sample_size(10);
+    let as_is = SplatLoaderSettings { axes: AxisConvention::AsIs, ..Default::default() };
+    let load = |relative: &str| {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(relative);
+        load_splat_file(&path, &as_is).unwrap_or_else(|e| panic!("{e}"))
+    };
+    let biker = load("assets/biker.compressed.ply");
+    let fruit = load("tests/data/fruit_drops_minimal.ply");
+    for (name, splats, file) in [
+        ("sog_biker_sh0", &biker, "out.sog"),
+        ("sog_fruit_drops_sh3", &fruit, "out.sog"),
+        ("spz_biker_sh0", &biker, "out.spz"),
+    ] {
+        let bytes = encode_splat_file(Path::new(file), splats, AxisConvention::AsIs).unwrap_or_else(|e| panic!("{e}"));
+        eprintln!("{name}: {} splats, {} bytes", splats.len(), bytes.len());
+        group.throughput(Throughput::ElementsAndBytes { elements: splats.len() as u64, bytes: bytes.len() as u64 });
+        group.bench_function(name, |b| b.iter(|| encode_splat_file(Path::new(file), black_box(splats), AxisConvention::AsIs)));
+    }
+    group.finish();
+}
+
+criterion_group!(benches, loaders, writers);
 criterion_main!(benches);

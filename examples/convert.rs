@@ -7,12 +7,15 @@
 //!
 //! INPUT is any supported format (3DGS PLY, compressed PLY, SPZ, `.splat`,
 //! SOG, `lod-meta.json` — its finest level). OUTPUT's extension picks the
-//! writer: `.ply` (3DGS training layout, binary little-endian) or `.spz`.
+//! writer: `.ply` (3DGS training layout, binary little-endian), `.spz`,
+//! `.splat`, `.glb` (glTF `KHR_gaussian_splatting`), `.sog` (bundled SOG
+//! version 2), or a path named `meta.json` (unbundled SOG: the WebP planes
+//! are written beside it).
 //! Coordinates stay in the canonical 3DGS frame (no axis change); crop volumes
 //! are in that frame and follow `SplatCrop`'s rule (inside any keep volume,
 //! inside no remove volume; each option may be repeated), so `render` with
-//! the same options previews the result. An existing OUTPUT is never
-//! replaced unless `--overwrite`.
+//! the same options previews the result. An existing OUTPUT (or, for
+//! `meta.json`, any of its planes) is never replaced unless `--overwrite`.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -20,14 +23,11 @@ use std::process::ExitCode;
 #[path = "support/crop_args.rs"]
 mod crop_args;
 
-use bevy_radiance::io::gaussian_ply::write_gaussian_ply;
-use bevy_radiance::io::ply::PlyFormat;
-use bevy_radiance::io::spz::write_spz;
+use bevy_radiance::io::{SplatLoaderSettings, load_splat_file, write_splat_file};
 use bevy_radiance::splat::asset::{AxisConvention, GaussianSplats};
-use bevy_radiance::io::{SplatLoaderSettings, load_splat_file};
 
 fn usage() -> String {
-    format!("usage: convert INPUT OUTPUT(.ply|.spz) {} [--overwrite]", crop_args::CROP_USAGE)
+    format!("usage: convert INPUT OUTPUT(.ply|.spz|.splat|.glb|.sog|meta.json) {} [--overwrite]", crop_args::CROP_USAGE)
 }
 
 fn summary(label: &str, splats: &GaussianSplats, bytes: Option<usize>) {
@@ -59,13 +59,6 @@ fn run() -> Result<(), String> {
     let [input, output] = positional.as_slice() else {
         return Err(usage());
     };
-    let extension = output.extension().and_then(|e| e.to_str()).unwrap_or("").to_ascii_lowercase();
-    if extension != "ply" && extension != "spz" {
-        return Err(format!("{}: the output must end in .ply or .spz", output.display()));
-    }
-    if output.exists() && !overwrite {
-        return Err(format!("{} exists; pass --overwrite to replace it", output.display()));
-    }
     let settings = SplatLoaderSettings { axes: AxisConvention::AsIs, ..Default::default() };
     // Multi-file inputs (SOG meta.json, lod-meta.json, .gltf) have no single size.
     let single_file = !matches!(input.extension().and_then(|e| e.to_str()), Some("json" | "gltf"));
@@ -76,12 +69,12 @@ fn run() -> Result<(), String> {
         let removed = splats.crop(&crop, 0.0).map_err(|e| e.to_string())?;
         summary(&format!("cropped ({removed} removed)"), &splats, None);
     }
-    let bytes = match extension.as_str() {
-        "ply" => write_gaussian_ply(&splats, PlyFormat::BinaryLittleEndian),
-        _ => write_spz(&splats).map_err(|e| format!("cannot encode SPZ: {e}"))?,
-    };
-    std::fs::write(output, &bytes).map_err(|e| format!("cannot write {}: {e}", output.display()))?;
-    summary(&format!("wrote {}", output.display()), &splats, Some(bytes.len()));
+    let start = std::time::Instant::now();
+    let bytes = write_splat_file(output, &splats, AxisConvention::AsIs, overwrite).map_err(|e| match e {
+        bevy_radiance::io::SplatWriteError::Exists(path) => format!("{} exists; pass --overwrite to replace it", path.display()),
+        other => other.to_string(),
+    })?;
+    summary(&format!("wrote {} in {:.2?}", output.display(), start.elapsed()), &splats, Some(bytes));
     Ok(())
 }
 

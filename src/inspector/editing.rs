@@ -192,7 +192,7 @@ pub(super) fn export_section(
             ui.label("file");
             ui.text_edit_singleline(&mut state.export_path);
         });
-        ui.label(".ply, .spz, .splat or .glb; written in the 3DGS (OpenCV) frame with the entity's transform baked in");
+        ui.label(".ply, .spz, .splat, .glb, .sog or meta.json (unbundled SOG); written in the 3DGS (OpenCV) frame with the entity's transform baked in");
         ui.horizontal(|ui| {
             if ui.button("export edited").clicked() {
                 run = Some((ExportScope::Edited, false));

@@ -134,16 +134,23 @@ mod tests {
 
         let dir = std::env::temp_dir().join(format!("bevy_radiance_export_{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
-        let path = dir.join("edited.spz");
-        let (n, bytes) = export_capture(&path, &splats, &crop, Some(&edits), ExportScope::Edited, &transform, 0.0, AxisConvention::Opencv, false).unwrap();
-        assert_eq!(n, kept_by_crop);
-        assert_eq!(bytes as u64, std::fs::metadata(&path).unwrap().len());
-        assert_eq!(load_splat_file(&path, &SplatLoaderSettings::default()).unwrap().len(), kept_by_crop);
-        let before = std::fs::read(&path).unwrap();
-        let again = export_capture(&path, &splats, &[], None, ExportScope::Edited, &Transform::IDENTITY, 0.0, AxisConvention::Opencv, false);
-        assert!(matches!(again, Err(ExportError::Write(SplatWriteError::Exists(_)))));
-        assert_eq!(std::fs::read(&path).unwrap(), before, "the existing file was touched");
-        export_capture(&path, &splats, &[], None, ExportScope::Edited, &Transform::IDENTITY, 0.0, AxisConvention::Opencv, true).unwrap();
+        // Every writer the panel offers, SOG bundled and unbundled among them.
+        for name in ["edited.spz", "edited.sog", "unbundled/meta.json"] {
+            let path = dir.join(name);
+            let (n, bytes) = export_capture(&path, &splats, &crop, Some(&edits), ExportScope::Edited, &transform, 0.0, AxisConvention::Opencv, false).unwrap();
+            assert_eq!(n, kept_by_crop);
+            if name.ends_with("meta.json") {
+                assert!(bytes as u64 > std::fs::metadata(&path).unwrap().len(), "{name}: the planes count too");
+            } else {
+                assert_eq!(bytes as u64, std::fs::metadata(&path).unwrap().len());
+            }
+            assert_eq!(load_splat_file(&path, &SplatLoaderSettings::default()).unwrap().len(), kept_by_crop, "{name}");
+            let before = std::fs::read(&path).unwrap();
+            let again = export_capture(&path, &splats, &[], None, ExportScope::Edited, &Transform::IDENTITY, 0.0, AxisConvention::Opencv, false);
+            assert!(matches!(again, Err(ExportError::Write(SplatWriteError::Exists(_)))), "{name}");
+            assert_eq!(std::fs::read(&path).unwrap(), before, "{name}: the existing file was touched");
+            export_capture(&path, &splats, &[], None, ExportScope::Edited, &Transform::IDENTITY, 0.0, AxisConvention::Opencv, true).unwrap();
+        }
         let _ = std::fs::remove_dir_all(&dir);
     }
 

@@ -1,8 +1,9 @@
 //! Writing a splat asset to a file, the format picked by the extension:
 //! `.ply` (3DGS training layout, binary little-endian; dynamic captures in
-//! their own PLY layouts), `.spz`, `.splat` and `.glb` (glTF
-//! `KHR_gaussian_splatting`). An existing file is never replaced unless the
-//! caller says so.
+//! their own PLY layouts), `.spz`, `.splat`, `.glb` (glTF
+//! `KHR_gaussian_splatting`), `.sog` (bundled SOG version 2) and a file
+//! named `meta.json` (unbundled SOG: the planes are written beside it).
+//! An existing file is never replaced unless the caller says so.
 
 use std::path::{Path, PathBuf};
 
@@ -12,6 +13,7 @@ use crate::splat::motion::SplatMotion;
 use super::dynamic_ply::{Sliced4dNaming, write_sliced4d_ply, write_spacetime_ply};
 use super::gaussian_ply::write_gaussian_ply;
 use super::ply::PlyFormat;
+use super::sog::{SogWriteOptions, encode_sog};
 
 /// Why a splat file was not written.
 #[derive(Debug, thiserror::Error)]
@@ -20,7 +22,7 @@ pub enum SplatWriteError {
     #[error("{0}: the file exists; confirm to overwrite it")]
     Exists(PathBuf),
     /// The extension names no format this crate writes.
-    #[error("{0}: unknown output format (write .ply, .spz, .splat or .glb)")]
+    #[error("{0}: unknown output format (write .ply, .spz, .splat, .glb, .sog or meta.json)")]
     UnknownFormat(PathBuf),
     /// There is nothing to write.
     #[error("{0}: nothing to write, the capture has no splats")]
@@ -53,7 +55,9 @@ pub enum SplatWriteError {
 
 /// Encodes `splats` (in Bevy's frame) for `path` in the file convention
 /// `axes` (the one its loader would undo; [`AxisConvention::Opencv`] for
-/// files other tools read), without touching the disk.
+/// files other tools read), without touching the disk. Unbundled SOG
+/// (`meta.json` and its planes) is several files: [`write_splat_file`]
+/// writes it, or [`encode_sog`] encodes it.
 pub fn encode_splat_file(path: &Path, splats: &GaussianSplats, axes: AxisConvention) -> Result<Vec<u8>, SplatWriteError> {
     let path_buf = || path.to_path_buf();
     if splats.is_empty() {
@@ -73,21 +77,46 @@ pub fn encode_splat_file(path: &Path, splats: &GaussianSplats, axes: AxisConvent
             SplatMotion::Sliced4d(_) => write_sliced4d_ply(&file_frame, PlyFormat::BinaryLittleEndian, Sliced4dNaming::Fudan)
                 .ok_or_else(|| encode("inconsistent 4D motion data".into())),
         },
-        "spz" | "splat" | "glb" if !matches!(file_frame.motion, SplatMotion::Static) => dynamic(match extension.as_str() {
+        "spz" | "splat" | "glb" | "sog" if !matches!(file_frame.motion, SplatMotion::Static) => dynamic(match extension.as_str() {
             "spz" => "SPZ",
             "splat" => ".splat",
-            _ => "glTF",
+            "glb" => "glTF",
+            _ => "SOG",
         }),
         "spz" => super::spz::write_spz(&file_frame).map_err(|e| encode(e.to_string())),
         "splat" => Ok(super::dot_splat::write_dot_splat(&file_frame)),
         "glb" => Ok(super::gltf_splats::write_glb_splats(&file_frame)),
+        "sog" => Ok(encode_sog(&file_frame, &SogWriteOptions::default()).map_err(|e| encode(e.to_string()))?.bundle()),
         _ => Err(SplatWriteError::UnknownFormat(path_buf())),
     }
 }
 
+/// Whether `path` names an unbundled SOG scene (`meta.json`, any case).
+fn is_sog_meta(path: &Path) -> bool {
+    path.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.eq_ignore_ascii_case("meta.json"))
+}
+
 /// Writes `splats` to `path` (see [`encode_splat_file`]); an existing file
-/// is replaced only when `overwrite` is true. Returns the bytes written.
+/// is replaced only when `overwrite` is true. A path named `meta.json` is
+/// written as unbundled SOG: its planes go beside it, and none of the
+/// files is written if any exists unasked. Returns the bytes written.
 pub fn write_splat_file(path: &Path, splats: &GaussianSplats, axes: AxisConvention, overwrite: bool) -> Result<usize, SplatWriteError> {
+    if is_sog_meta(path) {
+        if !matches!(splats.motion, SplatMotion::Static) {
+            return Err(SplatWriteError::Dynamic { path: path.to_path_buf(), format: "SOG" });
+        }
+        if splats.is_empty() {
+            return Err(SplatWriteError::Empty(path.to_path_buf()));
+        }
+        let mut file_frame = splats.clone();
+        axes.apply(&mut file_frame);
+        let encoded = encode_sog(&file_frame, &SogWriteOptions::default())
+            .map_err(|e| SplatWriteError::Encode { path: path.to_path_buf(), message: e.to_string() })?;
+        return encoded.write_unbundled(path, overwrite).map_err(|(path, source)| match source.kind() {
+            std::io::ErrorKind::AlreadyExists => SplatWriteError::Exists(path),
+            _ => SplatWriteError::Io { path, source },
+        });
+    }
     if path.exists() && !overwrite {
         return Err(SplatWriteError::Exists(path.to_path_buf()));
     }
@@ -108,13 +137,21 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("bevy_radiance_write_{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let splats = synthetic_dynamic(MotionKind::Static, 50, 4);
-        for name in ["a.ply", "a.spz", "a.splat", "a.glb"] {
+        for name in ["a.ply", "a.spz", "a.splat", "a.glb", "a.sog", "meta.json"] {
             let path = dir.join(name);
             let written = write_splat_file(&path, &splats, AxisConvention::Opencv, false).unwrap();
-            assert_eq!(written as u64, std::fs::metadata(&path).unwrap().len());
+            // Unbundled SOG counts its planes too.
+            let on_disk = std::fs::metadata(&path).unwrap().len();
+            assert!(if name == "meta.json" { written as u64 > on_disk } else { written as u64 == on_disk }, "{name}");
             let back = load_splat_file(&path, &SplatLoaderSettings::default()).unwrap();
             assert_eq!(back.len(), 50, "{name}");
-            let worst = back.positions.iter().zip(&splats.positions).map(|(a, b)| (*a - *b).length()).fold(0.0, f32::max);
+            // SOG stores the splats in Morton order: match each to the
+            // nearest original.
+            let worst = back
+                .positions
+                .iter()
+                .map(|a| splats.positions.iter().map(|b| (*a - *b).length()).fold(f32::INFINITY, f32::min))
+                .fold(0.0, f32::max);
             assert!(worst < 0.02, "{name}: positions moved by {worst} (axes not undone?)");
             assert!(matches!(write_splat_file(&path, &splats, AxisConvention::Opencv, false), Err(SplatWriteError::Exists(_))));
             write_splat_file(&path, &splats, AxisConvention::Opencv, true).unwrap();

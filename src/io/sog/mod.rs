@@ -60,10 +60,13 @@ use std::io::{Cursor, Read};
 
 mod bundle;
 mod decode;
+mod encode;
 mod meta;
 mod planes;
+mod quantize;
 
 pub use bundle::parse_bundled_sog;
+pub use encode::{EncodedSog, SogWriteError, SogWriteOptions, encode_sog};
 pub(crate) use decode::decode_sog_ranges;
 pub(crate) use meta::{Obj, json_uint, parse_json};
 pub use meta::{

@@ -47,34 +47,6 @@ pub struct PackedSplats {
     pub order: Vec<u32>,
 }
 
-/// Spreads the low 10 bits of `v` to every third bit.
-fn spread_bits(v: u32) -> u32 {
-    let mut x = v & 0x3ff;
-    x = (x | (x << 16)) & 0x0300_00ff;
-    x = (x | (x << 8)) & 0x0300_f00f;
-    x = (x | (x << 4)) & 0x030c_30c3;
-    (x | (x << 2)) & 0x0924_9249
-}
-
-/// Morton order of the splat centres within their bounds (stable for ties).
-fn morton_order(splats: &GaussianSplats) -> Vec<u32> {
-    let Some((lo, hi)) = splats.bounds() else {
-        return Vec::new();
-    };
-    let extent = (hi - lo).max(Vec3::splat(f32::MIN_POSITIVE));
-    let codes: Vec<u32> = splats
-        .positions
-        .iter()
-        .map(|p| {
-            let q = (((*p - lo) / extent).clamp(Vec3::ZERO, Vec3::ONE) * 1023.0).round();
-            spread_bits(q.x as u32) | (spread_bits(q.y as u32) << 1) | (spread_bits(q.z as u32) << 2)
-        })
-        .collect();
-    let mut order: Vec<u32> = (0..splats.len() as u32).collect();
-    order.sort_by_key(|&i| codes[i as usize]);
-    order
-}
-
 fn unorm(v: f32, lo: f32, hi: f32, max: u32) -> u32 {
     let t = if hi > lo { (v - lo) / (hi - lo) } else { 0.0 };
     ((t.clamp(0.0, 1.0) * max as f32).round() as u32).min(max)
@@ -143,7 +115,7 @@ fn seen_or_zero(lo: Vec3, hi: Vec3) -> (Vec3, Vec3) {
 /// Packs `splats` into the GPU layout.
 pub fn pack_splats(splats: &GaussianSplats) -> PackedSplats {
     let n = splats.len();
-    let order = morton_order(splats);
+    let order = crate::splat::morton::morton_order(&splats.positions);
     let rest_bytes = sh_rest_bytes(splats.sh_degree) as usize;
     let k = splats.sh_per_splat();
     let mut packed = PackedSplats {

@@ -378,3 +378,4 @@ fn ranges_select_splats() {
 }
 
 mod damaged;
+mod writer;
