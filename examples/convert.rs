@@ -3,6 +3,8 @@
 //! ```text
 //! cargo run --release --example convert -- INPUT OUTPUT [--crop MINX,MINY,MINZ,MAXX,MAXY,MAXZ] \
 //!     [--keep-sphere X,Y,Z,R] [--remove-box MINX,…,MAXZ] [--remove-sphere X,Y,Z,R] [--overwrite]
+//! cargo run --release --example convert -- INPUT OUT/lod-meta.json --lod [--lod-levels N] \
+//!     [--lod-ratio R] [--lod-chunk SPLATS] [--lod-extent UNITS] [--overwrite]
 //! ```
 //!
 //! INPUT is any supported format (3DGS PLY, compressed PLY, SPZ, `.splat`,
@@ -11,6 +13,13 @@
 //! `.splat`, `.glb` (glTF `KHR_gaussian_splatting`), `.sog` (bundled SOG
 //! version 2), or a path named `meta.json` (unbundled SOG: the WebP planes
 //! are written beside it).
+//!
+//! `--lod` with an OUTPUT named `lod-meta.json` builds a streamed SOG set
+//! (the format PlayCanvas streams): level 0 is the input, each coarser level
+//! merges neighbouring splats down to `--lod-ratio` (default 0.5) of the
+//! finer one's, `--lod-levels` of them (default: until a level would have
+//! under 2,000 splats), in a k-d tree of leaves of at most `--lod-chunk`
+//! splats (default 524,288) and `--lod-extent` units (default 16).
 //! Coordinates stay in the canonical 3DGS frame (no axis change); crop volumes
 //! are in that frame and follow `SplatCrop`'s rule (inside any keep volume,
 //! inside no remove volume; each option may be repeated), so `render` with
@@ -23,11 +32,21 @@ use std::process::ExitCode;
 #[path = "support/crop_args.rs"]
 mod crop_args;
 
-use bevy_radiance::io::{SplatLoaderSettings, load_splat_file, write_splat_file};
+use bevy_radiance::io::sog_lod::LodBuildOptions;
+use bevy_radiance::io::{SplatLoaderSettings, load_splat_file, write_lod, write_splat_file};
 use bevy_radiance::splat::asset::{AxisConvention, GaussianSplats};
 
 fn usage() -> String {
-    format!("usage: convert INPUT OUTPUT(.ply|.spz|.splat|.glb|.sog|meta.json) {} [--overwrite]", crop_args::CROP_USAGE)
+    format!(
+        "usage: convert INPUT OUTPUT(.ply|.spz|.splat|.glb|.sog|meta.json|lod-meta.json) {} [--lod [--lod-levels N] [--lod-ratio R] [--lod-chunk SPLATS] [--lod-extent UNITS]] [--overwrite]",
+        crop_args::CROP_USAGE
+    )
+}
+
+/// The value after option `name`, parsed.
+fn value<T: std::str::FromStr>(name: &str, next: Option<String>) -> Result<T, String> {
+    let text = next.ok_or_else(|| format!("{name} needs a value"))?;
+    text.parse().map_err(|_| format!("{name}: cannot read `{text}`"))
 }
 
 fn summary(label: &str, splats: &GaussianSplats, bytes: Option<usize>) {
@@ -44,6 +63,7 @@ fn run() -> Result<(), String> {
     let mut positional = Vec::new();
     let mut crop = Vec::new();
     let mut overwrite = false;
+    let mut lod: Option<LodBuildOptions> = None;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         if crop_args::parse_crop_option(&arg, || args.next(), &mut crop)? {
@@ -51,6 +71,13 @@ fn run() -> Result<(), String> {
         }
         match arg.as_str() {
             "--overwrite" => overwrite = true,
+            "--lod" => {
+                lod.get_or_insert_with(LodBuildOptions::default);
+            }
+            "--lod-levels" => lod.get_or_insert_with(LodBuildOptions::default).levels = Some(value(&arg, args.next())?),
+            "--lod-ratio" => lod.get_or_insert_with(LodBuildOptions::default).ratio = value(&arg, args.next())?,
+            "--lod-chunk" => lod.get_or_insert_with(LodBuildOptions::default).chunk_splats = value(&arg, args.next())?,
+            "--lod-extent" => lod.get_or_insert_with(LodBuildOptions::default).chunk_extent = value(&arg, args.next())?,
             "-h" | "--help" => return Err(usage()),
             other if other.starts_with("--") => return Err(format!("unknown option {other}\n{}", usage())),
             other => positional.push(PathBuf::from(other)),
@@ -59,6 +86,16 @@ fn run() -> Result<(), String> {
     let [input, output] = positional.as_slice() else {
         return Err(usage());
     };
+    let names_lod = output.file_name().is_some_and(|n| n.eq_ignore_ascii_case("lod-meta.json"));
+    if lod.is_some() && !names_lod {
+        return Err(format!("{}: --lod writes a streamed SOG set; name the output lod-meta.json", output.display()));
+    }
+    if let Some(options) = &lod {
+        options.validate().map_err(|e| e.to_string())?;
+    }
+    if output.exists() && !overwrite {
+        return Err(format!("{} exists; pass --overwrite to replace it", output.display()));
+    }
     let settings = SplatLoaderSettings { axes: AxisConvention::AsIs, ..Default::default() };
     // Multi-file inputs (SOG meta.json, lod-meta.json, .gltf) have no single size.
     let single_file = !matches!(input.extension().and_then(|e| e.to_str()), Some("json" | "gltf"));
@@ -70,7 +107,11 @@ fn run() -> Result<(), String> {
         summary(&format!("cropped ({removed} removed)"), &splats, None);
     }
     let start = std::time::Instant::now();
-    let bytes = write_splat_file(output, &splats, AxisConvention::AsIs, overwrite).map_err(|e| match e {
+    let written = match &lod {
+        Some(options) => write_lod(output, &splats, AxisConvention::AsIs, options, overwrite),
+        None => write_splat_file(output, &splats, AxisConvention::AsIs, overwrite),
+    };
+    let bytes = written.map_err(|e| match e {
         bevy_radiance::io::SplatWriteError::Exists(path) => format!("{} exists; pass --overwrite to replace it", path.display()),
         other => other.to_string(),
     })?;

@@ -38,7 +38,7 @@ pub mod values;
 pub mod write;
 
 pub use error::SplatLoadError;
-pub use write::{SplatWriteError, encode_splat_file, write_splat_file};
+pub use write::{SplatWriteError, encode_splat_file, write_lod, write_splat_file};
 pub use ingp::{RadianceFieldLoadError, decode_radiance_field, load_radiance_field_file};
 pub use siblings::{DiskSiblings, SiblingFiles};
 pub use splat_file::{

@@ -16,6 +16,8 @@
 //! records file −1 / count 0 and draws nothing for it, unless its optional
 //! "underfill" substitutes a coarser loaded level). The optional environment
 //! SOG is drawn with every level and is not part of any level here.
+//!
+//! [`build_lod`] writes such a set from any capture (the LOD builder).
 
 use std::collections::HashMap;
 
@@ -459,6 +461,9 @@ pub async fn read_lod_level(
     }
     Ok(decode_lod_level(tree, level, &|p| metas.get(p), &|p| files.get(p).map(Vec::as_slice))?)
 }
+
+mod write;
+pub use write::{BuiltLod, LodBuildOptions, LodWriteError, MAX_BUILD_LEVELS, build_lod};
 
 #[cfg(test)]
 mod tests;

@@ -1,8 +1,10 @@
 //! Writing a splat asset to a file, the format picked by the extension:
 //! `.ply` (3DGS training layout, binary little-endian; dynamic captures in
 //! their own PLY layouts), `.spz`, `.splat`, `.glb` (glTF
-//! `KHR_gaussian_splatting`), `.sog` (bundled SOG version 2) and a file
-//! named `meta.json` (unbundled SOG: the planes are written beside it).
+//! `KHR_gaussian_splatting`), `.sog` (bundled SOG version 2), a file
+//! named `meta.json` (unbundled SOG: the planes are written beside it) and a
+//! file named `lod-meta.json` (streamed SOG with levels of detail, built
+//! with [`LodBuildOptions::default`]).
 //! An existing file is never replaced unless the caller says so.
 
 use std::path::{Path, PathBuf};
@@ -14,6 +16,7 @@ use super::dynamic_ply::{Sliced4dNaming, write_sliced4d_ply, write_spacetime_ply
 use super::gaussian_ply::write_gaussian_ply;
 use super::ply::PlyFormat;
 use super::sog::{SogWriteOptions, encode_sog};
+use super::sog_lod::{LodBuildOptions, LodWriteError, build_lod};
 
 /// Why a splat file was not written.
 #[derive(Debug, thiserror::Error)]
@@ -22,7 +25,7 @@ pub enum SplatWriteError {
     #[error("{0}: the file exists; confirm to overwrite it")]
     Exists(PathBuf),
     /// The extension names no format this crate writes.
-    #[error("{0}: unknown output format (write .ply, .spz, .splat, .glb, .sog or meta.json)")]
+    #[error("{0}: unknown output format (write .ply, .spz, .splat, .glb, .sog, meta.json or lod-meta.json)")]
     UnknownFormat(PathBuf),
     /// There is nothing to write.
     #[error("{0}: nothing to write, the capture has no splats")]
@@ -91,9 +94,9 @@ pub fn encode_splat_file(path: &Path, splats: &GaussianSplats, axes: AxisConvent
     }
 }
 
-/// Whether `path` names an unbundled SOG scene (`meta.json`, any case).
-fn is_sog_meta(path: &Path) -> bool {
-    path.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.eq_ignore_ascii_case("meta.json"))
+/// Whether `path`'s file name is `name` (any case).
+fn is_named(path: &Path, name: &str) -> bool {
+    path.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.eq_ignore_ascii_case(name))
 }
 
 /// Writes `splats` to `path` (see [`encode_splat_file`]); an existing file
@@ -101,7 +104,10 @@ fn is_sog_meta(path: &Path) -> bool {
 /// written as unbundled SOG: its planes go beside it, and none of the
 /// files is written if any exists unasked. Returns the bytes written.
 pub fn write_splat_file(path: &Path, splats: &GaussianSplats, axes: AxisConvention, overwrite: bool) -> Result<usize, SplatWriteError> {
-    if is_sog_meta(path) {
+    if is_named(path, "lod-meta.json") {
+        return write_lod(path, splats, axes, &LodBuildOptions::default(), overwrite);
+    }
+    if is_named(path, "meta.json") {
         if !matches!(splats.motion, SplatMotion::Static) {
             return Err(SplatWriteError::Dynamic { path: path.to_path_buf(), format: "SOG" });
         }
@@ -123,6 +129,32 @@ pub fn write_splat_file(path: &Path, splats: &GaussianSplats, axes: AxisConventi
     let bytes = encode_splat_file(path, splats, axes)?;
     std::fs::write(path, &bytes).map_err(|source| SplatWriteError::Io { path: path.to_path_buf(), source })?;
     Ok(bytes.len())
+}
+
+/// Writes `splats` (in Bevy's frame) as a streamed SOG set with levels of
+/// detail: `lod-meta.json` as `path`, the levels' SOG folders beside it (see
+/// [`build_lod`]). Nothing is written if any of the files exists and
+/// `overwrite` is false. Returns the bytes written.
+pub fn write_lod(path: &Path, splats: &GaussianSplats, axes: AxisConvention, options: &LodBuildOptions, overwrite: bool) -> Result<usize, SplatWriteError> {
+    if !matches!(splats.motion, SplatMotion::Static) {
+        return Err(SplatWriteError::Dynamic { path: path.to_path_buf(), format: "streamed SOG" });
+    }
+    if splats.is_empty() {
+        return Err(SplatWriteError::Empty(path.to_path_buf()));
+    }
+    // Refuse before the (long) build; the build's own check covers the
+    // level files.
+    if path.exists() && !overwrite {
+        return Err(SplatWriteError::Exists(path.to_path_buf()));
+    }
+    let mut file_frame = splats.clone();
+    axes.apply(&mut file_frame);
+    let lod_error = |e: LodWriteError| match e {
+        LodWriteError::Exists(path) => SplatWriteError::Exists(path),
+        LodWriteError::Io { path, source } => SplatWriteError::Io { path, source },
+        other => SplatWriteError::Encode { path: path.to_path_buf(), message: other.to_string() },
+    };
+    build_lod(&file_frame, options).and_then(|built| built.write(path, overwrite)).map_err(lod_error)
 }
 
 #[cfg(test)]

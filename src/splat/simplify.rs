@@ -141,8 +141,8 @@ fn merge_pass(splats: &GaussianSplats, wanted: usize) -> GaussianSplats {
         }
     }
     let mut out = GaussianSplats::with_capacity(n - pairs, splats.sh_degree);
-    for i in 0..n {
-        match partner[i] {
+    for (i, &j) in partner.iter().enumerate() {
+        match j {
             u32::MAX => {
                 out.positions.push(splats.positions[i]);
                 out.rotations.push(splats.rotations[i]);
@@ -150,7 +150,7 @@ fn merge_pass(splats: &GaussianSplats, wanted: usize) -> GaussianSplats {
                 out.opacities.push(splats.opacities[i]);
                 out.sh.extend_from_slice(splats.sh_of(i));
             }
-            j if (j as usize) > i => merge_into(&mut out, splats, &prepared, i, j as usize),
+            j if j as usize > i => merge_into(&mut out, splats, &prepared, i, j as usize),
             _ => {}
         }
     }
@@ -203,10 +203,10 @@ pub(crate) fn symmetric_eigen(m: DMat3) -> (DVec3, DMat3) {
                 row[p] = c * x - s * y;
                 row[q] = s * x + c * y;
             }
+            let (row_p, row_q) = (a[p], a[q]);
             for k in 0..3 {
-                let (x, y) = (a[p][k], a[q][k]);
-                a[p][k] = c * x - s * y;
-                a[q][k] = s * x + c * y;
+                a[p][k] = c * row_p[k] - s * row_q[k];
+                a[q][k] = s * row_p[k] + c * row_q[k];
             }
             for row in &mut v {
                 let (x, y) = (row[p], row[q]);

@@ -151,15 +151,26 @@ fn webp(file: &'static str, rgba: &[u8], width: usize, height: usize) -> Result<
     Ok(out)
 }
 
-/// Lays the splats of `curve` (in curve order) out on the pixels of a plane
-/// `width` wide: the returned list holds the splat of each pixel, row by
-/// row. The rows that are full are filled column by column (down the first
-/// column, then the second, …) and the last, partial row left to right, so
-/// the filled pixels are the first `n`, as readers expect, and each pixel's
-/// upper neighbour is its predecessor on the curve.
-fn column_layout(curve: &[u32], width: usize) -> Vec<u32> {
-    let rows = curve.len() / width;
-    (0..curve.len()).map(|p| if p < rows * width { curve[p % width * rows + p / width] } else { curve[p] }).collect()
+/// The width of the planes of an `n`-splat SOG file: `⌈√n / 4⌉·4`.
+pub(crate) fn plane_width(n: usize) -> usize {
+    ((n as f64).sqrt().ceil() as usize).div_ceil(4) * 4
+}
+
+/// Lays the splats of `curve` (in curve order) out on the pixels `start..`
+/// of a plane `width` wide: the returned list holds the splat of each of
+/// those pixels, row by row. The rows the curve fills completely are filled
+/// column by column (down the first column, then the second, …); the part
+/// of a row before them and after them left to right. So the pixels stay
+/// `start..start + curve.len()`, as a range of a SOG file must, and each
+/// pixel's upper neighbour is mostly its predecessor on the curve.
+pub(crate) fn column_layout(curve: &[u32], width: usize, start: usize) -> Vec<u32> {
+    let head = ((width - start % width) % width).min(curve.len());
+    let rows = (curve.len() - head) / width;
+    let block = &curve[head..head + rows * width];
+    let mut out = curve[..head].to_vec();
+    out.extend((0..rows * width).map(|p| block[p % width * rows + p / width]));
+    out.extend_from_slice(&curve[head + rows * width..]);
+    out
 }
 
 /// `sign(x)·ln(|x| + 1)`, the position transform of SOG.
@@ -211,9 +222,8 @@ pub fn encode_sog(splats: &GaussianSplats, options: &SogWriteOptions) -> Result<
     } else {
         (0..n as u32).collect()
     };
-    let width = (n as f64).sqrt().ceil() as usize;
-    let width = width.div_ceil(4) * 4;
-    let order = if options.morton_order { column_layout(&order, width) } else { order };
+    let width = plane_width(n);
+    let order = if options.morton_order { column_layout(&order, width, 0) } else { order };
     let height = n.div_ceil(width).div_ceil(4) * 4;
     let plane = || vec![0u8; width * height * 4];
     let mut planes = Vec::new();

@@ -68,6 +68,7 @@ mod quantize;
 pub use bundle::parse_bundled_sog;
 pub use encode::{EncodedSog, SogWriteError, SogWriteOptions, encode_sog};
 pub(crate) use decode::decode_sog_ranges;
+pub(crate) use encode::{column_layout, plane_width};
 pub(crate) use meta::{Obj, json_uint, parse_json};
 pub use meta::{
     SogMeans, SogMeta, SogQuantization, SogShN, normalize_relative_path, parse_sog_meta,

@@ -102,3 +102,28 @@ fn writer_rejects_what_sog_cannot_hold() {
     let back = parse_bundled_sog(&encode_sog(&s, &SogWriteOptions::default()).unwrap().bundle()).unwrap();
     back.validate().unwrap();
 }
+
+#[test]
+fn column_layout_keeps_the_pixels_of_a_range_and_stacks_the_curve_in_columns() {
+    let width = 8;
+    for (start, len) in [(0, 64), (0, 70), (5, 3), (5, 30), (16, 17), (3, 0)] {
+        let curve: Vec<u32> = (0..len as u32).collect();
+        let laid = column_layout(&curve, width, start);
+        let mut sorted = laid.clone();
+        sorted.sort();
+        assert_eq!(sorted, curve, "start {start} len {len}: only a permutation");
+        // Inside the range's whole rows, the pixel above holds the previous
+        // splat on the curve, except at the top of each column.
+        let head = ((width - start % width) % width).min(len);
+        let rows = (len - head) / width;
+        for p in head + width..head + rows * width {
+            let (above, here) = (laid[p - width], laid[p]);
+            if (p - head) / width != 0 {
+                assert_eq!(here, above + 1, "start {start} len {len} pixel {p}");
+            }
+        }
+    }
+    assert_eq!(plane_width(1), 4);
+    assert_eq!(plane_width(17), 8);
+    assert_eq!(plane_width(152_746), 392);
+}
