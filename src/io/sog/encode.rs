@@ -364,6 +364,9 @@ fn encode_sh_rest(
         let label = fitted.labels[i as usize];
         labels[pixel * 4] = label as u8;
         labels[pixel * 4 + 1] = (label >> 8) as u8;
+        // Blue is unused by readers: a copy of green is free after the
+        // encoder's subtract-green transform (a zero would cost 8 bits).
+        labels[pixel * 4 + 2] = (label >> 8) as u8;
         labels[pixel * 4 + 3] = 255;
     }
     let entry = serde_json::json!({
