@@ -94,6 +94,20 @@ pub fn encode_splat_file(path: &Path, splats: &GaussianSplats, axes: AxisConvent
     }
 }
 
+/// `splats` in the file convention `axes`, for a multi-file `format` that
+/// holds static, non-empty captures only.
+fn static_file_frame(path: &Path, splats: &GaussianSplats, axes: AxisConvention, format: &'static str) -> Result<GaussianSplats, SplatWriteError> {
+    if !matches!(splats.motion, SplatMotion::Static) {
+        return Err(SplatWriteError::Dynamic { path: path.to_path_buf(), format });
+    }
+    if splats.is_empty() {
+        return Err(SplatWriteError::Empty(path.to_path_buf()));
+    }
+    let mut file_frame = splats.clone();
+    axes.apply(&mut file_frame);
+    Ok(file_frame)
+}
+
 /// Whether `path`'s file name is `name` (any case).
 fn is_named(path: &Path, name: &str) -> bool {
     path.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.eq_ignore_ascii_case(name))
@@ -108,14 +122,7 @@ pub fn write_splat_file(path: &Path, splats: &GaussianSplats, axes: AxisConventi
         return write_lod(path, splats, axes, &LodBuildOptions::default(), overwrite);
     }
     if is_named(path, "meta.json") {
-        if !matches!(splats.motion, SplatMotion::Static) {
-            return Err(SplatWriteError::Dynamic { path: path.to_path_buf(), format: "SOG" });
-        }
-        if splats.is_empty() {
-            return Err(SplatWriteError::Empty(path.to_path_buf()));
-        }
-        let mut file_frame = splats.clone();
-        axes.apply(&mut file_frame);
+        let file_frame = static_file_frame(path, splats, axes, "SOG")?;
         let encoded = encode_sog(&file_frame, &SogWriteOptions::default())
             .map_err(|e| SplatWriteError::Encode { path: path.to_path_buf(), message: e.to_string() })?;
         return encoded.write_unbundled(path, overwrite).map_err(|(path, source)| match source.kind() {
@@ -136,19 +143,12 @@ pub fn write_splat_file(path: &Path, splats: &GaussianSplats, axes: AxisConventi
 /// [`build_lod`]). Nothing is written if any of the files exists and
 /// `overwrite` is false. Returns the bytes written.
 pub fn write_lod(path: &Path, splats: &GaussianSplats, axes: AxisConvention, options: &LodBuildOptions, overwrite: bool) -> Result<usize, SplatWriteError> {
-    if !matches!(splats.motion, SplatMotion::Static) {
-        return Err(SplatWriteError::Dynamic { path: path.to_path_buf(), format: "streamed SOG" });
-    }
-    if splats.is_empty() {
-        return Err(SplatWriteError::Empty(path.to_path_buf()));
-    }
+    let file_frame = static_file_frame(path, splats, axes, "streamed SOG")?;
     // Refuse before the (long) build; the build's own check covers the
     // level files.
     if path.exists() && !overwrite {
         return Err(SplatWriteError::Exists(path.to_path_buf()));
     }
-    let mut file_frame = splats.clone();
-    axes.apply(&mut file_frame);
     let lod_error = |e: LodWriteError| match e {
         LodWriteError::Exists(path) => SplatWriteError::Exists(path),
         LodWriteError::Io { path, source } => SplatWriteError::Io { path, source },

@@ -166,20 +166,25 @@ impl GaussianSplats {
         self.motion.validate(n)
     }
 
+    /// Appends splat `i` of `source` (its static attributes, not motion;
+    /// both of the same SH degree).
+    pub(crate) fn push_from(&mut self, source: &GaussianSplats, i: usize) {
+        self.positions.push(source.positions[i]);
+        self.rotations.push(source.rotations[i]);
+        self.scales.push(source.scales[i]);
+        self.opacities.push(source.opacities[i]);
+        self.sh.extend_from_slice(source.sh_of(i));
+    }
+
     /// Keeps the splats for which `keep(index)` is true, in order (motion data included).
     pub fn retain(&mut self, mut keep: impl FnMut(usize) -> bool) {
-        let k = self.sh_per_splat();
         let mask: Vec<bool> = (0..self.len()).map(&mut keep).collect();
         let mut out = GaussianSplats {
             sh_degree: self.sh_degree,
             ..Default::default()
         };
         for (i, _) in mask.iter().enumerate().filter(|(_, k)| **k) {
-            out.positions.push(self.positions[i]);
-            out.rotations.push(self.rotations[i]);
-            out.scales.push(self.scales[i]);
-            out.opacities.push(self.opacities[i]);
-            out.sh.extend_from_slice(&self.sh[i * k..(i + 1) * k]);
+            out.push_from(self, i);
         }
         out.motion = core::mem::take(&mut self.motion);
         out.motion.retain_mask(&mask);

@@ -143,13 +143,7 @@ fn merge_pass(splats: &GaussianSplats, wanted: usize) -> GaussianSplats {
     let mut out = GaussianSplats::with_capacity(n - pairs, splats.sh_degree);
     for (i, &j) in partner.iter().enumerate() {
         match j {
-            u32::MAX => {
-                out.positions.push(splats.positions[i]);
-                out.rotations.push(splats.rotations[i]);
-                out.scales.push(splats.scales[i]);
-                out.opacities.push(splats.opacities[i]);
-                out.sh.extend_from_slice(splats.sh_of(i));
-            }
+            u32::MAX => out.push_from(splats, i),
             j if j as usize > i => merge_into(&mut out, splats, &prepared, i, j as usize),
             _ => {}
         }

@@ -173,6 +173,24 @@ pub(crate) fn column_layout(curve: &[u32], width: usize, start: usize) -> Vec<u3
     out
 }
 
+/// The `quats.webp` texel of rotation `q`: the three components other than
+/// the largest (of `w, x, y, z`, sign made positive), each `v·√2/2 + 0.5`
+/// in 8 bits, and `252 +` the largest one's index in alpha. A zero
+/// quaternion is written as the identity.
+pub(crate) fn smallest_three(q: bevy::math::Quat) -> [u8; 4] {
+    let q = if q.length_squared() > 0.0 { q.normalize() } else { bevy::math::Quat::IDENTITY };
+    let mut c = [q.w, q.x, q.y, q.z];
+    let largest = (1..4).fold(0, |m, j| if c[j].abs() > c[m].abs() { j } else { m });
+    if c[largest] < 0.0 {
+        c.iter_mut().for_each(|v| *v = -*v);
+    }
+    let mut texel = [0, 0, 0, 252 + largest as u8];
+    for (o, v) in c.iter().enumerate().filter(|&(j, _)| j != largest).map(|(_, v)| v).enumerate() {
+        texel[o] = ((v * std::f32::consts::SQRT_2 * 0.5 + 0.5) * 255.0).round().clamp(0.0, 255.0) as u8;
+    }
+    texel
+}
+
 /// `sign(x)·ln(|x| + 1)`, the position transform of SOG.
 fn log_transform(x: f32) -> f32 {
     x.signum() * (x.abs() + 1.0).ln()
@@ -217,13 +235,12 @@ fn check(splats: &GaussianSplats) -> Result<(), SogWriteError> {
 pub fn encode_sog(splats: &GaussianSplats, options: &SogWriteOptions) -> Result<EncodedSog, SogWriteError> {
     check(splats)?;
     let n = splats.len();
+    let width = plane_width(n);
     let order: Vec<u32> = if options.morton_order {
-        morton_order(&splats.positions)
+        column_layout(&morton_order(&splats.positions), width, 0)
     } else {
         (0..n as u32).collect()
     };
-    let width = plane_width(n);
-    let order = if options.morton_order { column_layout(&order, width, 0) } else { order };
     let height = n.div_ceil(width).div_ceil(4) * 4;
     let plane = || vec![0u8; width * height * 4];
     let mut planes = Vec::new();
@@ -256,22 +273,7 @@ pub fn encode_sog(splats: &GaussianSplats, options: &SogWriteOptions) -> Result<
     // Rotations: smallest three in (w, x, y, z) order.
     let mut quats = plane();
     for (pixel, &i) in order.iter().enumerate() {
-        let q = splats.rotations[i as usize];
-        let q = if q.length_squared() > 0.0 { q.normalize() } else { bevy::math::Quat::IDENTITY };
-        let mut c = [q.w, q.x, q.y, q.z];
-        let largest = (1..4).fold(0, |m, j| if c[j].abs() > c[m].abs() { j } else { m });
-        if c[largest] < 0.0 {
-            c.iter_mut().for_each(|v| *v = -*v);
-        }
-        let mut o = 0;
-        for (j, v) in c.iter().enumerate() {
-            if j != largest {
-                let t = v * std::f32::consts::SQRT_2 * 0.5 + 0.5;
-                quats[pixel * 4 + o] = (t * 255.0).round().clamp(0.0, 255.0) as u8;
-                o += 1;
-            }
-        }
-        quats[pixel * 4 + 3] = 252 + largest as u8;
+        quats[pixel * 4..pixel * 4 + 4].copy_from_slice(&smallest_three(splats.rotations[i as usize]));
     }
     planes.push(("quats.webp", webp("quats.webp", &quats, width, height)?));
 

@@ -21,8 +21,9 @@ const CODEBOOK_BINS: usize = 4096;
 /// square-root weight gives sparse tails (the few very large splats, which
 /// cover the most pixels) more entries than a plain mean-squared fit would.
 /// This is the scheme of PlayCanvas' writer, so files of both writers come
-/// out alike. All-equal input gives `k` copies of the value; empty input
-/// gives zeros.
+/// out alike; values with at most [`CODEBOOK_BINS`] distinct values are
+/// partitioned exactly instead of binned (and with at most `k`, kept).
+/// All-equal input gives `k` copies of the value; empty input gives zeros.
 pub(crate) fn codebook_1d(values: &[f32], k: usize) -> Vec<f32> {
     let mut sorted: Vec<f32> = values.iter().copied().filter(|v| v.is_finite()).collect();
     if sorted.is_empty() || k == 0 {
@@ -30,10 +31,6 @@ pub(crate) fn codebook_1d(values: &[f32], k: usize) -> Vec<f32> {
     }
     sorted.sort_unstable_by(f32::total_cmp);
     let n = sorted.len();
-    let (lo, hi) = (sorted[0] as f64, sorted[n - 1] as f64);
-    if hi <= lo {
-        return vec![lo as f32; k];
-    }
     // Few distinct values are their own bins (and, when they fit, the
     // codebook itself, exactly).
     let mut distinct: Vec<(f64, f64)> = Vec::new();
@@ -46,26 +43,20 @@ pub(crate) fn codebook_1d(values: &[f32], k: usize) -> Vec<f32> {
             distinct.push((v as f64, 1.0));
         }
     }
-    if distinct.len() <= k {
-        let mut codebook: Vec<f32> = distinct.iter().map(|d| d.0 as f32).collect();
-        let last = codebook[codebook.len() - 1];
-        codebook.resize(k, last);
-        return codebook;
-    }
     if distinct.len() <= CODEBOOK_BINS {
         let bins: Vec<(f64, f64)> = distinct.into_iter().map(|(v, count)| (v, count.sqrt())).collect();
-        return optimal_1d(&bins, k);
+        return fit(&bins, k);
     }
     // Bins: contiguous runs of the sorted values (both position terms grow
     // with the index), as (mean, weight).
-    let bins_wanted = CODEBOOK_BINS;
+    let (lo, hi) = (sorted[0] as f64, sorted[n - 1] as f64);
     let iqr = (sorted[n * 3 / 4] - sorted[n / 4]) as f64;
     let beta = (1.0 - iqr / (hi - lo)).clamp(0.5, 0.999);
-    let mut bins: Vec<(f64, f64)> = Vec::with_capacity(bins_wanted);
+    let mut bins: Vec<(f64, f64)> = Vec::with_capacity(CODEBOOK_BINS);
     let (mut current, mut sum, mut count) = (usize::MAX, 0.0f64, 0usize);
     for (i, &v) in sorted.iter().enumerate() {
         let position = beta * i as f64 / n as f64 + (1.0 - beta) * (v as f64 - lo) / (hi - lo);
-        let bin = ((position * bins_wanted as f64) as usize).min(bins_wanted - 1);
+        let bin = ((position * CODEBOOK_BINS as f64) as usize).min(CODEBOOK_BINS - 1);
         if bin != current && count > 0 {
             bins.push((sum / count as f64, (count as f64).sqrt()));
             (sum, count) = (0.0, 0);
@@ -75,13 +66,19 @@ pub(crate) fn codebook_1d(values: &[f32], k: usize) -> Vec<f32> {
         count += 1;
     }
     bins.push((sum / count as f64, (count as f64).sqrt()));
-    if bins.len() <= k {
-        let mut codebook: Vec<f32> = bins.iter().map(|b| b.0 as f32).collect();
-        let last = codebook[codebook.len() - 1];
-        codebook.resize(k, last);
-        return codebook;
+    fit(&bins, k)
+}
+
+/// `k` sorted entries for sorted, weighted points: the points themselves
+/// (the last repeated) when they fit, else [`optimal_1d`].
+fn fit(points: &[(f64, f64)], k: usize) -> Vec<f32> {
+    if points.len() > k {
+        return optimal_1d(points, k);
     }
-    optimal_1d(&bins, k)
+    let mut codebook: Vec<f32> = points.iter().map(|p| p.0 as f32).collect();
+    let last = codebook[codebook.len() - 1];
+    codebook.resize(k, last);
+    codebook
 }
 
 /// The optimal `k` sorted entries for sorted, weighted `(value, weight)`

@@ -133,7 +133,7 @@ pub fn build_lod(splats: &GaussianSplats, options: &LodBuildOptions) -> Result<B
     if splats.is_empty() {
         return Err(LodWriteError::Empty);
     }
-    check_options(options)?;
+    options.validate()?;
     let levels = make_levels(splats, options)?;
     let mut items: Vec<Item> = Vec::new();
     for (l, level) in levels.iter().enumerate() {
@@ -144,9 +144,10 @@ pub fn build_lod(splats: &GaussianSplats, options: &LodBuildOptions) -> Result<B
     let tree = build_node(&levels, &mut items, options, &mut filenames, &mut level_files);
 
     // Encode every file: its leaf ranges back to back, Morton order within each.
-    let mut named: Vec<(usize, GaussianSplats)> = Vec::new();
-    for (l, files) in level_files.iter().enumerate() {
-        for (f, ranges) in files.files.iter().enumerate() {
+    let sog = SogWriteOptions { morton_order: false, ..options.sog.clone() };
+    let mut files: Vec<(usize, EncodedSog)> = Vec::new();
+    for (l, level) in level_files.iter().enumerate() {
+        for (f, ranges) in level.files.iter().enumerate() {
             if ranges.is_empty() {
                 continue;
             }
@@ -158,16 +159,15 @@ pub fn build_lod(splats: &GaussianSplats, options: &LodBuildOptions) -> Result<B
                 let curve = in_morton_order(&levels[l], range);
                 order.extend(column_layout(&curve, width, order.len()));
             }
-            named.push((files.names[f], gather(&levels[l], &order)));
+            let name = level.names[f];
+            let encoded = encode_sog(&gather(&levels[l], &order), &sog)
+                .map_err(|source| LodWriteError::Encode { file: filenames[name].clone(), source })?;
+            files.push((name, encoded));
         }
     }
-    let sog = SogWriteOptions { morton_order: false, ..options.sog.clone() };
-    let mut files = Vec::with_capacity(named.len());
-    for (name, file_splats) in named {
-        let encoded = encode_sog(&file_splats, &sog).map_err(|source| LodWriteError::Encode { file: filenames[name].clone(), source })?;
-        files.push((filenames[name].clone(), encoded));
-    }
-    files.sort_by_key(|(name, _)| filenames.iter().position(|n| n == name));
+    // In the order of `filenames` (first use in the tree).
+    files.sort_by_key(|(name, _)| *name);
+    let files: Vec<(String, EncodedSog)> = files.into_iter().map(|(name, encoded)| (filenames[name].clone(), encoded)).collect();
     let counts: Vec<usize> = levels.iter().map(GaussianSplats::len).collect();
     let meta = json!({
         "version": 1,
@@ -218,28 +218,26 @@ impl LodBuildOptions {
     /// Checks that the options can be followed (a ratio in `(0, 1)`, 1 to
     /// [`MAX_BUILD_LEVELS`] levels, chunks that hold a splat).
     pub fn validate(&self) -> Result<(), LodWriteError> {
-        check_options(self)
+        let bad = |m: String| Err(LodWriteError::Options(m));
+        if self.ratio.is_nan() || self.ratio <= 0.0 || self.ratio >= 1.0 {
+            return bad(format!("ratio {} is not in (0, 1)", self.ratio));
+        }
+        if let Some(levels) = self.levels
+            && !(1..=MAX_BUILD_LEVELS).contains(&levels)
+        {
+            return bad(format!("{levels} levels asked for; write 1 to {MAX_BUILD_LEVELS}"));
+        }
+        if self.chunk_splats == 0 || self.chunk_extent.is_nan() || self.chunk_extent <= 0.0 {
+            return bad(format!("chunks of {} splats and {} units cannot hold a splat", self.chunk_splats, self.chunk_extent));
+        }
+        Ok(())
     }
-}
-
-fn check_options(options: &LodBuildOptions) -> Result<(), LodWriteError> {
-    let bad = |m: String| Err(LodWriteError::Options(m));
-    if options.ratio.is_nan() || options.ratio <= 0.0 || options.ratio >= 1.0 {
-        return bad(format!("ratio {} is not in (0, 1)", options.ratio));
-    }
-    if let Some(levels) = options.levels
-        && !(1..=MAX_BUILD_LEVELS).contains(&levels)
-    {
-        return bad(format!("{levels} levels asked for; write 1 to {MAX_BUILD_LEVELS}"));
-    }
-    if options.chunk_splats == 0 || options.chunk_extent.is_nan() || options.chunk_extent <= 0.0 {
-        return bad(format!("chunks of {} splats and {} units cannot hold a splat", options.chunk_splats, options.chunk_extent));
-    }
-    Ok(())
 }
 
 /// Level 0 and its simplifications.
 fn make_levels(splats: &GaussianSplats, options: &LodBuildOptions) -> Result<Vec<GaussianSplats>, LodWriteError> {
+    // Simplifying to its own size checks the capture (static, finite) and
+    // returns it unchanged.
     let mut levels = vec![simplify(splats, splats.len()).map_err(|source| LodWriteError::Simplify { level: 0, source })?];
     loop {
         let finer = &levels[levels.len() - 1];
@@ -327,12 +325,7 @@ fn in_morton_order(splats: &GaussianSplats, indices: &[u32]) -> Vec<u32> {
 fn gather(splats: &GaussianSplats, order: &[u32]) -> GaussianSplats {
     let mut out = GaussianSplats::with_capacity(order.len(), splats.sh_degree);
     for &i in order {
-        let i = i as usize;
-        out.positions.push(splats.positions[i]);
-        out.rotations.push(splats.rotations[i]);
-        out.scales.push(splats.scales[i]);
-        out.opacities.push(splats.opacities[i]);
-        out.sh.extend_from_slice(splats.sh_of(i));
+        out.push_from(splats, i as usize);
     }
     out
 }

@@ -1,4 +1,5 @@
 use super::*;
+use super::encode::smallest_three;
 use crate::splat::asset::sh_coefficient_count;
 use image_webp::{ColorType, WebPEncoder};
 use std::io::Write;
@@ -81,26 +82,7 @@ pub(crate) fn encode(
 
     let mut quats = vec![0u8; px * 4];
     for (i, q) in s.rotations.iter().enumerate() {
-        let q = q.normalize();
-        let mut c = [q.w, q.x, q.y, q.z];
-        let mut m = 0;
-        for j in 1..4 {
-            if c[j].abs() > c[m].abs() {
-                m = j;
-            }
-        }
-        if c[m] < 0.0 {
-            c.iter_mut().for_each(|v| *v = -*v);
-        }
-        let mut o = 0;
-        for (j, v) in c.iter().enumerate() {
-            if j != m {
-                let t = v * std::f32::consts::SQRT_2 * 0.5 + 0.5;
-                quats[i * 4 + o] = (t * 255.0).round().clamp(0.0, 255.0) as u8;
-                o += 1;
-            }
-        }
-        quats[i * 4 + 3] = 252 + m as u8;
+        quats[i * 4..i * 4 + 4].copy_from_slice(&smallest_three(*q));
     }
     plane("quats.webp", quats, width, h);
 
